@@ -1,0 +1,36 @@
+import express, { type Express } from 'express';
+import type { Domain } from '../domain/index.js';
+import type { Logger } from '../log.js';
+import { errorHandler, notFound } from './errors.js';
+import { cmfRoutes } from './routes.js';
+
+/** Options of the HTTP application. */
+export interface AppOptions {
+  domain: Domain;
+  log: Logger;
+  /** Facts about this process for `/cmf/api/v1/health`-style endpoints. */
+  info?: Record<string, unknown>;
+}
+
+/** The HTTP application: CMF routes, unknown paths as 404, one error handler. */
+export function createApp({ domain, log, info = {} }: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', 'strong');
+  app.set('query parser', 'simple');
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      log.debug('request', { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 });
+    });
+    next();
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', ...info });
+  });
+  app.use(cmfRoutes(domain));
+  app.use(notFound);
+  app.use(errorHandler(log));
+  return app;
+}

@@ -1,0 +1,102 @@
+import type { Request } from 'express';
+import yaml from 'js-yaml';
+import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../domain/errors.js';
+import { isObject, type JsonObject } from '../domain/objects.js';
+
+/** Largest body drey reads. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** Deepest nesting a body may have. */
+const MAX_DEPTH = 64;
+/** Most values a body may expand to; YAML aliases count each time they are used. */
+const MAX_NODES = 100_000;
+
+/** YAML 1.2 core types (timestamps stay strings) plus `<<` merge keys. */
+const YAML_SCHEMA = yaml.CORE_SCHEMA.extend([(yaml as unknown as { types: { merge: yaml.Type } }).types.merge]);
+
+const JSON_TYPES = new Set(['application/json']);
+const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);
+
+/** The body's media type without parameters, lower-cased; `undefined` when absent. */
+function mediaType(req: Request): string | undefined {
+  const header = req.headers['content-type'];
+  if (!header) return undefined;
+  return header.split(';')[0]!.trim().toLowerCase();
+}
+
+/** Reads the raw body, refusing more than MAX_BODY_BYTES before buffering it all. */
+async function readRaw(req: Request): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_BODY_BYTES) {
+      req.resume();
+      throw tooLarge();
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+function tooLarge(): PayloadTooLarge {
+  return new PayloadTooLarge(`Request body is larger than ${MAX_BODY_BYTES} bytes`);
+}
+
+/**
+ * Walks a parsed value, counting every node as often as aliases make it appear, so a YAML alias
+ * bomb is refused before anything serialises it; also refuses deep nesting and prototype keys.
+ */
+function checkShape(value: unknown): void {
+  let nodes = 0;
+  const walk = (v: unknown, depth: number): void => {
+    if (++nodes > MAX_NODES) throw new BadRequest(`Request body expands to more than ${MAX_NODES} values`);
+    if (depth > MAX_DEPTH) throw new BadRequest(`Request body is nested deeper than ${MAX_DEPTH} levels`);
+    if (Array.isArray(v)) {
+      for (const item of v) walk(item, depth + 1);
+    } else if (isObject(v)) {
+      for (const key of Object.keys(v)) {
+        if (key === '__proto__') throw new BadRequest('Request body may not contain the key "__proto__"');
+        walk(v[key], depth + 1);
+      }
+    }
+  };
+  walk(value, 0);
+}
+
+function parseText(text: string, type: 'json' | 'yaml'): unknown {
+  try {
+    if (type === 'json') return JSON.parse(text);
+    return yaml.load(text, { schema: YAML_SCHEMA });
+  } catch (err) {
+    const reason = (err as Error).message.split('\n')[0];
+    throw new BadRequest(`Malformed ${type === 'json' ? 'JSON' : 'YAML'} request body: ${reason}`);
+  }
+}
+
+/**
+ * Parses a JSON or YAML request body into a plain object. The media type decides the parser;
+ * everything else in drey sees only the resulting object.
+ */
+export async function readObjectBody(req: Request): Promise<JsonObject> {
+  const type = mediaType(req);
+  const raw = await readRaw(req);
+  let format: 'json' | 'yaml';
+  if (type !== undefined && JSON_TYPES.has(type)) format = 'json';
+  else if (type !== undefined && (YAML_TYPES.has(type) || type.endsWith('+yaml'))) format = 'yaml';
+  else if (type !== undefined && type.endsWith('+json')) format = 'json';
+  else if (type === undefined && raw.length === 0) throw new BadRequest('Request body is required');
+  else {
+    throw new UnsupportedMediaType(
+      `Unsupported content type ${type === undefined ? '(none)' : `'${type}'`}: send application/json or application/yaml`,
+    );
+  }
+  const text = raw.toString('utf8');
+  if (text.trim() === '') throw new BadRequest('Request body is required');
+  const value = parseText(text, format);
+  checkShape(value);
+  if (!isObject(value)) throw new BadRequest('Request body must be an object');
+  return value;
+}

@@ -1,0 +1,59 @@
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import { RestProblem } from '../domain/errors.js';
+import type { Logger } from '../log.js';
+import { reply } from './reply.js';
+
+/** A RestError body. */
+export function restError(...messages: string[]): { errors: { message: string }[] } {
+  return { errors: messages.map((message) => ({ message })) };
+}
+
+/** Answers paths no route serves, as CMF does. */
+export const notFound: RequestHandler = (req, res) => {
+  reply(req, res, 404, restError(`Resource not found: [${req.path}]`));
+};
+
+/** Answers a known path called with a method it does not serve. */
+export function methodNotAllowed(allowed: string[]): RequestHandler {
+  return (req, res) => {
+    res.setHeader('Allow', allowed.join(', '));
+    reply(req, res, 405, restError(`Method ${req.method} is not supported on [${req.path}]`));
+  };
+}
+
+/**
+ * What the log may say of an unexpected error. Prisma's messages quote the arguments of the
+ * failed call, which can hold secret data, so only their class and code are logged.
+ */
+function describeError(err: unknown): Record<string, unknown> {
+  if (err instanceof Error && err.name.startsWith('PrismaClient')) {
+    return { error: err.name, code: (err as { code?: string }).code };
+  }
+  return { error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+}
+
+function describeRequest(req: Request): Record<string, unknown> {
+  return { method: req.method, path: req.path };
+}
+
+/**
+ * The one place errors become responses: drey's errors carry their status; errors Express raises
+ * while reading a request keep theirs if they are 4xx; anything else is a 500 that says nothing
+ * of its cause to the client and everything (but request bodies) to the log.
+ */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    if (err instanceof RestProblem) {
+      reply(req, res, err.status, restError(...err.messages));
+      return;
+    }
+    const status = typeof err?.status === 'number' ? err.status : typeof err?.statusCode === 'number' ? err.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      reply(req, res, status, restError(String(err.expose === false ? 'Bad request' : err.message)));
+      return;
+    }
+    log.error('request failed', { ...describeRequest(req), ...describeError(err) });
+    if (res.headersSent) return;
+    reply(req, res, 500, restError('Internal server error'));
+  };
+}

@@ -1,0 +1,163 @@
+import { Router, type Request, type RequestHandler } from 'express';
+import type { Domain } from '../domain/index.js';
+import { parsePhase } from '../domain/statements.js';
+import { NAMED_SORT_FIELDS, SEQUENCE_SORT_FIELDS } from '../domain/paging.js';
+import { readObjectBody } from './body.js';
+import { methodNotAllowed } from './errors.js';
+import { pageRequest, queryParam } from './paging.js';
+import { reply, replyEmpty } from './reply.js';
+
+type Method = 'get' | 'post' | 'put' | 'delete';
+
+/** Registers a path's handlers and answers its other methods with 405. */
+function route(router: Router, path: string, handlers: Partial<Record<Method, RequestHandler>>): void {
+  const methods = Object.keys(handlers) as Method[];
+  for (const method of methods) router[method](path, handlers[method]!);
+  router.all(path, methodNotAllowed(methods.map((m) => m.toUpperCase())));
+}
+
+/** A path parameter, decoded by Express. */
+function param(req: Request, name: string): string {
+  return String(req.params[name]);
+}
+
+/** The CMF REST API: thin handlers that parse, call the domain and reply. */
+export function cmfRoutes(domain: Domain): Router {
+  const router = Router({ caseSensitive: true, strict: false });
+  const { environments, applications, secrets, secretMappings, computePools, statements, catalogs } = domain;
+  const env = '/cmf/api/v1/environments/:envName';
+  const app = `${env}/applications/:appName`;
+
+  route(router, '/cmf/api/v1/environments', {
+    get: async (req, res) => reply(req, res, 200, await environments.list(pageRequest(req, NAMED_SORT_FIELDS))),
+    post: async (req, res) => reply(req, res, 201, await environments.createOrUpdate(await readObjectBody(req))),
+  });
+  route(router, env, {
+    get: async (req, res) => reply(req, res, 200, await environments.get(param(req, 'envName'))),
+    delete: async (req, res) => {
+      await environments.delete(param(req, 'envName'));
+      replyEmpty(res, 200);
+    },
+  });
+
+  route(router, `${env}/applications`, {
+    get: async (req, res) =>
+      reply(req, res, 200, await applications.list(param(req, 'envName'), pageRequest(req, NAMED_SORT_FIELDS))),
+    post: async (req, res) =>
+      reply(req, res, 201, await applications.createOrUpdate(param(req, 'envName'), await readObjectBody(req))),
+  });
+  route(router, app, {
+    get: async (req, res) => reply(req, res, 200, await applications.get(param(req, 'envName'), param(req, 'appName'))),
+    delete: async (req, res) => {
+      await applications.delete(param(req, 'envName'), param(req, 'appName'));
+      replyEmpty(res, 200);
+    },
+  });
+  route(router, `${app}/start`, {
+    post: async (req, res) => reply(req, res, 200, await applications.start(param(req, 'envName'), param(req, 'appName'))),
+  });
+  route(router, `${app}/suspend`, {
+    post: async (req, res) =>
+      reply(req, res, 200, await applications.suspend(param(req, 'envName'), param(req, 'appName'))),
+  });
+  route(router, `${app}/instances`, {
+    get: async (req, res) =>
+      reply(req, res, 200, await applications.listInstances(param(req, 'envName'), param(req, 'appName'), pageRequest(req, SEQUENCE_SORT_FIELDS))),
+  });
+  route(router, `${app}/instances/:instName`, {
+    get: async (req, res) =>
+      reply(req, res, 200, await applications.getInstance(param(req, 'envName'), param(req, 'appName'), param(req, 'instName'))),
+  });
+  route(router, '/cmf/api/v1alpha1/environments/:envName/applications/:appName/events', {
+    get: async (req, res) =>
+      reply(req, res, 200, await applications.listEvents(param(req, 'envName'), param(req, 'appName'), pageRequest(req, SEQUENCE_SORT_FIELDS))),
+  });
+
+  route(router, `${env}/secret-mappings`, {
+    get: async (req, res) =>
+      reply(req, res, 200, await secretMappings.list(param(req, 'envName'), pageRequest(req, NAMED_SORT_FIELDS))),
+    post: async (req, res) =>
+      reply(req, res, 200, await secretMappings.create(param(req, 'envName'), await readObjectBody(req))),
+  });
+  route(router, `${env}/secret-mappings/:name`, {
+    get: async (req, res) => reply(req, res, 200, await secretMappings.get(param(req, 'envName'), param(req, 'name'))),
+    put: async (req, res) =>
+      reply(req, res, 200, await secretMappings.update(param(req, 'envName'), param(req, 'name'), await readObjectBody(req))),
+    delete: async (req, res) => {
+      await secretMappings.delete(param(req, 'envName'), param(req, 'name'));
+      replyEmpty(res, 204);
+    },
+  });
+
+  route(router, `${env}/statements`, {
+    get: async (req, res) =>
+      reply(
+        req,
+        res,
+        200,
+        await statements.list(
+          param(req, 'envName'),
+          { computePoolName: queryParam(req, 'compute-pool') || undefined, phase: parsePhase(queryParam(req, 'phase')) },
+          pageRequest(req, NAMED_SORT_FIELDS),
+        ),
+      ),
+    post: async (req, res) => reply(req, res, 200, await statements.create(param(req, 'envName'), await readObjectBody(req))),
+  });
+  route(router, `${env}/statements/:stmtName`, {
+    get: async (req, res) => reply(req, res, 200, await statements.get(param(req, 'envName'), param(req, 'stmtName'))),
+    put: async (req, res) =>
+      reply(req, res, 200, await statements.update(param(req, 'envName'), param(req, 'stmtName'), await readObjectBody(req))),
+    delete: async (req, res) => {
+      await statements.delete(param(req, 'envName'), param(req, 'stmtName'));
+      replyEmpty(res, 204);
+    },
+  });
+  route(router, `${env}/statements/:stmtName/results`, {
+    get: async (req, res) =>
+      reply(req, res, 200, await statements.results(param(req, 'envName'), param(req, 'stmtName'), queryParam(req, 'page-token'))),
+  });
+  route(router, `${env}/statements/:stmtName/exceptions`, {
+    get: async (req, res) =>
+      reply(req, res, 200, await statements.exceptions(param(req, 'envName'), param(req, 'stmtName'))),
+  });
+
+  route(router, `${env}/compute-pools`, {
+    get: async (req, res) =>
+      reply(req, res, 200, await computePools.list(param(req, 'envName'), pageRequest(req, NAMED_SORT_FIELDS))),
+    post: async (req, res) =>
+      reply(req, res, 200, await computePools.create(param(req, 'envName'), await readObjectBody(req))),
+  });
+  route(router, `${env}/compute-pools/:poolName`, {
+    get: async (req, res) => reply(req, res, 200, await computePools.get(param(req, 'envName'), param(req, 'poolName'))),
+    delete: async (req, res) => {
+      await computePools.delete(param(req, 'envName'), param(req, 'poolName'));
+      replyEmpty(res, 204);
+    },
+  });
+
+  route(router, '/cmf/api/v1/secrets', {
+    get: async (req, res) => reply(req, res, 200, await secrets.list(pageRequest(req, NAMED_SORT_FIELDS))),
+    post: async (req, res) => reply(req, res, 200, await secrets.create(await readObjectBody(req))),
+  });
+  route(router, '/cmf/api/v1/secrets/:secretName', {
+    get: async (req, res) => reply(req, res, 200, await secrets.get(param(req, 'secretName'))),
+    put: async (req, res) => reply(req, res, 200, await secrets.update(param(req, 'secretName'), await readObjectBody(req))),
+    delete: async (req, res) => {
+      await secrets.delete(param(req, 'secretName'));
+      replyEmpty(res, 204);
+    },
+  });
+
+  route(router, '/cmf/api/v1/catalogs/kafka', {
+    get: async (req, res) => reply(req, res, 200, await catalogs.list(pageRequest(req, NAMED_SORT_FIELDS))),
+    post: async (req, res) => reply(req, res, 200, await catalogs.create(await readObjectBody(req))),
+  });
+  route(router, '/cmf/api/v1/catalogs/kafka/:catName', {
+    get: async (req, res) => reply(req, res, 200, await catalogs.get(param(req, 'catName'))),
+    delete: async (req, res) => {
+      await catalogs.delete(param(req, 'catName'));
+      replyEmpty(res, 204);
+    },
+  });
+  return router;
+}

@@ -1,0 +1,204 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { APPLICATION_KIND, flinkApplicationSchema, type FlinkApplicationBody } from '../schemas/application.js';
+import { API_VERSION, EVENTS_API_VERSION } from '../schemas/common.js';
+import { compileValidator } from '../schemas/validate.js';
+import type { Store } from '../store/index.js';
+import type { Application, ApplicationEvent, ApplicationFields, ApplicationInstance, NewEvent } from '../store/applications.js';
+import type { Environment } from '../store/environments.js';
+import { requireEnvironment } from './environments.js';
+import { metadataOut, withEnvelope } from './envelope.js';
+import { NotFound, Unprocessable } from './errors.js';
+import { canonicalJson, deepMerge, isObject, type JsonObject } from './objects.js';
+import { pageBody, type PageRequest } from './paging.js';
+import { retryOnRace } from './retry.js';
+import { now } from './time.js';
+
+const validate = compileValidator<FlinkApplicationBody>(flinkApplicationSchema);
+
+/** Event types recorded for applications. */
+export const EVENT_TYPES = {
+  cmf: 'CMF_STATUS',
+  cluster: 'CLUSTER_STATUS',
+  job: 'JOB_STATUS',
+  exception: 'JOB_EXCEPTION',
+} as const;
+
+/**
+ * The spec that runs: the environment's `flinkApplicationDefaults.spec` deep-merged into the
+ * application's spec, the environment winning on a conflict (CMF gives environment settings
+ * precedence).
+ */
+export function mergedSpec(env: Environment, spec: unknown): unknown {
+  const defaults = isObject(env.flinkApplicationDefaults) ? env.flinkApplicationDefaults.spec : undefined;
+  return isObject(defaults) ? deepMerge(spec, defaults) : structuredClone(spec);
+}
+
+function hash(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+}
+
+/** An application as the API returns it. */
+export function applicationOut(app: Application): JsonObject {
+  return {
+    apiVersion: app.apiVersion,
+    kind: app.kind,
+    metadata: metadataOut(app),
+    spec: app.spec,
+    ...(app.status !== null ? { status: app.status } : {}),
+  };
+}
+
+/** An application instance as the API returns it. */
+export function instanceOut(instance: ApplicationInstance): JsonObject {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'FlinkApplicationInstance',
+    metadata: {
+      name: instance.id,
+      uid: instance.id,
+      creationTimestamp: instance.createdAt.toISOString(),
+      updateTimestamp: instance.updatedAt.toISOString(),
+    },
+    status: {
+      spec: instance.spec,
+      ...(instance.jobStatus !== null ? { jobStatus: instance.jobStatus } : {}),
+    },
+  };
+}
+
+/** An application event as the API returns it. */
+export function eventOut(event: ApplicationEvent): JsonObject {
+  return {
+    apiVersion: EVENTS_API_VERSION,
+    kind: 'FlinkApplicationEvent',
+    metadata: {
+      name: event.id,
+      uid: event.id,
+      creationTimestamp: event.createdAt.toISOString(),
+      ...(event.instanceName !== null ? { flinkApplicationInstance: event.instanceName } : {}),
+    },
+    status: {
+      message: event.message,
+      type: event.type,
+      ...(event.data !== null ? { data: event.data } : {}),
+    },
+  };
+}
+
+function cmfEvent(message: string, instanceName: string | null): NewEvent {
+  return { id: randomUUID(), instanceName, type: EVENT_TYPES.cmf, message, data: null };
+}
+
+/** Application use cases. */
+export function applications(store: Store) {
+  async function requireApplication(envName: string, name: string): Promise<{ env: Environment; app: Application }> {
+    const env = await requireEnvironment(store, envName);
+    const app = await store.applications.get(env.id, name);
+    if (!app) throw new NotFound(`Application '${name}' not found in environment '${envName}'`);
+    return { env, app };
+  }
+
+  /**
+   * Writes the application's API fields. An unchanged repost writes nothing; a change records a
+   * CMF_STATUS event, and a change of the merged spec records a new instance as well.
+   */
+  async function write(env: Environment, name: string, fields: Omit<ApplicationFields, 'specHash'>): Promise<Application> {
+    return retryOnRace(async () => {
+      const at = now();
+      const merged = mergedSpec(env, fields.spec);
+      const next: ApplicationFields = { ...fields, specHash: hash(merged) };
+      const current = await store.applications.get(env.id, name);
+      if (!current) {
+        const instance = { id: randomUUID(), spec: merged };
+        return store.applications.create(
+          { id: randomUUID(), environmentId: env.id, name, at, ...next },
+          instance,
+          cmfEvent(`${APPLICATION_KIND} created`, instance.id),
+        );
+      }
+      const unchanged =
+        current.specHash === next.specHash &&
+        canonicalJson([current.apiVersion, current.kind, current.labels, current.annotations, current.spec]) ===
+          canonicalJson([next.apiVersion, next.kind, next.labels ?? null, next.annotations ?? null, next.spec]);
+      if (unchanged) return current;
+      const instance = current.specHash === next.specHash ? undefined : { id: randomUUID(), spec: merged };
+      const instanceName = instance?.id ?? (await store.applications.currentInstance(current.id))?.id ?? null;
+      return store.applications.update(current, next, at, instance, cmfEvent(`${APPLICATION_KIND} updated`, instanceName));
+    });
+  }
+
+  /** Sets `spec.job.state`, a spec change like any other. */
+  async function setJobState(envName: string, name: string, state: 'running' | 'suspended'): Promise<JsonObject> {
+    const { env, app } = await requireApplication(envName, name);
+    const spec = app.spec as JsonObject;
+    if (!isObject(spec.job)) {
+      throw new Unprocessable(`Application '${name}' has no spec.job to ${state === 'running' ? 'start' : 'suspend'}`);
+    }
+    const updated = await write(env, name, {
+      apiVersion: app.apiVersion,
+      kind: app.kind,
+      labels: app.labels,
+      annotations: app.annotations,
+      spec: { ...spec, job: { ...spec.job, state } },
+    });
+    return applicationOut(updated);
+  }
+
+  return {
+    async createOrUpdate(envName: string, body: JsonObject): Promise<JsonObject> {
+      const env = await requireEnvironment(store, envName);
+      const post = validate(withEnvelope(body, APPLICATION_KIND));
+      const namespace = (post.metadata as JsonObject).namespace;
+      if (namespace !== undefined && namespace !== env.kubernetesNamespace) {
+        throw new Unprocessable(
+          `metadata.namespace '${String(namespace)}' differs from environment '${envName}''s namespace '${env.kubernetesNamespace}'`,
+        );
+      }
+      const app = await write(env, post.metadata.name, {
+        apiVersion: post.apiVersion,
+        kind: post.kind,
+        labels: post.metadata.labels ?? null,
+        annotations: post.metadata.annotations ?? null,
+        spec: post.spec,
+      });
+      return applicationOut(app);
+    },
+
+    async get(envName: string, name: string): Promise<JsonObject> {
+      return applicationOut((await requireApplication(envName, name)).app);
+    },
+
+    async list(envName: string, page: PageRequest): Promise<JsonObject> {
+      const env = await requireEnvironment(store, envName);
+      const result = await store.applications.list(env.id, page);
+      return pageBody(page, { items: result.items.map(applicationOut), total: result.total });
+    },
+
+    async delete(envName: string, name: string): Promise<void> {
+      const { app } = await requireApplication(envName, name);
+      await store.applications.delete(app);
+    },
+
+    start: (envName: string, name: string) => setJobState(envName, name, 'running'),
+    suspend: (envName: string, name: string) => setJobState(envName, name, 'suspended'),
+
+    async listInstances(envName: string, name: string, page: PageRequest): Promise<JsonObject> {
+      const { app } = await requireApplication(envName, name);
+      const result = await store.applications.listInstances(app.id, page);
+      return pageBody(page, { items: result.items.map(instanceOut), total: result.total });
+    },
+
+    async getInstance(envName: string, name: string, instanceName: string): Promise<JsonObject> {
+      const { app } = await requireApplication(envName, name);
+      const instance = await store.applications.getInstance(app.id, instanceName);
+      if (!instance) throw new NotFound(`Instance '${instanceName}' of application '${name}' not found`);
+      return instanceOut(instance);
+    },
+
+    async listEvents(envName: string, name: string, page: PageRequest): Promise<JsonObject> {
+      const { app } = await requireApplication(envName, name);
+      const result = await store.applications.listEvents(app.id, page);
+      return pageBody(page, { items: result.items.map(eventOut), total: result.total });
+    },
+  };
+}

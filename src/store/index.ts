@@ -1,0 +1,24 @@
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { applicationStore } from './applications.js';
+import { catalogStore } from './catalogs.js';
+import { computePoolStore } from './computePools.js';
+import { environmentStore } from './environments.js';
+import { secretMappingStore } from './secretMappings.js';
+import { secretStore } from './secrets.js';
+import { statementStore } from './statements.js';
+
+/** Every store operation, one group per resource; the only code that touches Prisma. */
+export function createStore(db: PrismaClient) {
+  return {
+    environments: environmentStore(db),
+    applications: applicationStore(db),
+    secrets: secretStore(db),
+    secretMappings: secretMappingStore(db),
+    computePools: computePoolStore(db),
+    statements: statementStore(db),
+    catalogs: catalogStore(db),
+  };
+}
+
+/** The store the domain works with. */
+export type Store = ReturnType<typeof createStore>;
