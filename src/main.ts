@@ -9,14 +9,8 @@ import { createLogger, type Logger } from './log.js';
 import { createPrismaClient } from './store/client.js';
 import { EmbeddedPostgres } from './store/embeddedPostgres.js';
 import { createStore } from './store/index.js';
-import { migrate } from './store/migrate.js';
+import { migrate, MIGRATIONS_DIR } from './store/migrate.js';
 
-/** Where the SQL migrations live, relative to this file (src/ or dist/src/). */
-function migrationsDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const up = here.split(path.sep).includes('dist') ? '../../prisma/migrations' : '../prisma/migrations';
-  return path.resolve(here, up);
-}
 
 /** A connection string with its password hidden, for the log. */
 function redact(url: string): string {
@@ -47,7 +41,7 @@ export async function start(config: Config, log: Logger): Promise<Drey> {
     log.info('database: external PostgreSQL', { url: redact(databaseUrl) });
   }
   try {
-    const report = await migrate(databaseUrl, migrationsDir());
+    const report = await migrate(databaseUrl, MIGRATIONS_DIR);
     log.info('migrations applied', { applied: report.applied.length ? report.applied.join(',') : 'none', alreadyApplied: report.alreadyApplied });
   } catch (err) {
     await embedded?.stop();

@@ -1,0 +1,106 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import yaml from 'js-yaml';
+import { createApp } from '../../src/api/app.js';
+import { createDomain } from '../../src/domain/index.js';
+import { createLogger } from '../../src/log.js';
+import { createPrismaClient, type PrismaClient } from '../../src/store/client.js';
+import { createStore } from '../../src/store/index.js';
+import { loadContract } from './contract.js';
+import { freshDatabase } from './db.js';
+
+/** A response as tests see it: the parsed body (JSON or YAML) and the raw text. */
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: any;
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Send the body as YAML (application/yaml) instead of JSON. */
+  yaml?: boolean;
+  /** Ask for YAML back. */
+  acceptYaml?: boolean;
+  headers?: Record<string, string>;
+}
+
+/** drey's API on a fresh database, listening on a free port, checked against the contract. */
+export interface TestApi {
+  url: string;
+  databaseUrl: string;
+  prisma: PrismaClient;
+  /** Lines drey logged. */
+  logs: string[];
+  request(method: string, path: string, body?: unknown, options?: RequestOptions): Promise<TestResponse>;
+  get(path: string, options?: RequestOptions): Promise<TestResponse>;
+  post(path: string, body?: unknown, options?: RequestOptions): Promise<TestResponse>;
+  put(path: string, body?: unknown, options?: RequestOptions): Promise<TestResponse>;
+  delete(path: string, options?: RequestOptions): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+function parse(text: string, contentType: string | null): unknown {
+  if (text === '') return undefined;
+  if (contentType?.includes('yaml')) return yaml.load(text);
+  if (contentType?.includes('json')) return JSON.parse(text);
+  return text;
+}
+
+/**
+ * Starts the API in-process on its own database. Every response is checked against the CMF
+ * contract; a response that breaks it fails the request (and so the test).
+ */
+export async function startApi(options: { databaseUrl?: string } = {}): Promise<TestApi> {
+  const databaseUrl = options.databaseUrl ?? (await freshDatabase());
+  const prisma = createPrismaClient(databaseUrl);
+  const logs: string[] = [];
+  const log = createLogger('debug', (line) => logs.push(line));
+  const app = createApp({ domain: createDomain(createStore(prisma)), log });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const contract = loadContract();
+
+  async function request(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<TestResponse> {
+    const headers: Record<string, string> = { ...(opts.acceptYaml ? { accept: 'application/yaml' } : {}), ...opts.headers };
+    let payload: string | undefined;
+    if (typeof body === 'string') {
+      payload = body;
+    } else if (body !== undefined) {
+      payload = opts.yaml ? yaml.dump(body) : JSON.stringify(body);
+      headers['content-type'] ??= opts.yaml ? 'application/yaml' : 'application/json';
+    }
+    const res = await fetch(`${url}${path}`, { method, headers, body: payload });
+    const text = await res.text();
+    const parsed = parse(text, res.headers.get('content-type'));
+    if (contract) {
+      const problems = contract.check(method, path.split('?')[0]!, res.status, res.headers.get('content-type') ?? undefined, parsed);
+      if (problems.length > 0) {
+        throw new Error(`${method} ${path} → ${res.status} breaks the contract:\n  ${problems.join('\n  ')}\nbody: ${text.slice(0, 2000)}`);
+      }
+    }
+    return { status: res.status, headers: res.headers, text, body: parsed };
+  }
+
+  return {
+    url,
+    databaseUrl,
+    prisma,
+    logs,
+    request,
+    get: (path, o) => request('GET', path, undefined, o),
+    post: (path, body, o) => request('POST', path, body, o),
+    put: (path, body, o) => request('PUT', path, body, o),
+    delete: (path, o) => request('DELETE', path, undefined, o),
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await prisma.$disconnect();
+    },
+  };
+}

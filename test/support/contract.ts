@@ -1,0 +1,142 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import yaml from 'js-yaml';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Where the shared reference material is: `../shared` beside the project (as the developers'
+ * guide places it), or DREY_SHARED_DIR, or the workplace's fixed location.
+ */
+export function sharedDir(): string | undefined {
+  const candidates = [process.env.DREY_SHARED_DIR, path.resolve(here, '../../../shared'), '/work/shared'];
+  return candidates.find((dir) => dir && existsSync(path.join(dir, 'reference', 'cmf-openapi-2.0.yaml')));
+}
+
+/**
+ * Statuses drey answers that the 2.0 contract does not list for an operation, each a decision
+ * written down in the README ("Where the contract is silent"). Every other status must be listed.
+ */
+const EXTRA_STATUSES: Record<string, number[]> = {
+  '*': [405, 413, 415],
+  // lists: bad page/size/sort (and phase) query parameters
+  'GET /cmf/api/v1/environments': [400],
+  'GET /cmf/api/v1/environments/{envName}/applications': [400],
+  'GET /cmf/api/v1alpha1/environments/{envName}/applications/{appName}/events': [400],
+  'GET /cmf/api/v1/environments/{envName}/applications/{appName}/instances': [400],
+  'GET /cmf/api/v1/environments/{envName}/secret-mappings': [400],
+  'GET /cmf/api/v1/environments/{envName}/statements': [400],
+  'GET /cmf/api/v1/environments/{envName}/compute-pools': [400],
+  'GET /cmf/api/v1/secrets': [400],
+  'GET /cmf/api/v1/catalogs/kafka': [400],
+  // namespace change under resources; environment that still holds anything (issue #2)
+  'POST /cmf/api/v1/environments': [409],
+  'DELETE /cmf/api/v1/environments/{envName}': [409],
+  // missing environment or application
+  'DELETE /cmf/api/v1/environments/{envName}/applications/{appName}': [404],
+  'POST /cmf/api/v1/environments/{envName}/applications/{appName}/start': [404, 422],
+  'POST /cmf/api/v1/environments/{envName}/applications/{appName}/suspend': [404, 422],
+  // the environment does not exist
+  'POST /cmf/api/v1/environments/{envName}/applications': [404],
+  'POST /cmf/api/v1/environments/{envName}/compute-pools': [404],
+  // a mapping whose metadata.name disagrees with the path
+  'PUT /cmf/api/v1/environments/{envName}/secret-mappings/{name}': [422],
+  // a secret that environments still map
+  'DELETE /cmf/api/v1/secrets/{secretName}': [409],
+};
+
+interface Operation {
+  method: string;
+  template: string;
+  pattern: RegExp;
+  responses: Record<string, { content?: Record<string, { schema: object }> }>;
+}
+
+/** Checks responses against the CMF OpenAPI 2.0 contract. */
+export class Contract {
+  private readonly ajv: Ajv;
+  private readonly operations: Operation[] = [];
+  private readonly validators = new Map<string, ValidateFunction>();
+
+  constructor(file: string) {
+    const doc = yaml.load(readFileSync(file, 'utf8')) as {
+      paths: Record<string, Record<string, { responses: Operation['responses'] }>>;
+      components: object;
+    };
+    this.ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(this.ajv);
+    for (const format of ['yamlorjson', 'sort', 'pageable']) this.ajv.addFormat(format, true);
+    this.ajv.addSchema({ $id: 'cmf', components: doc.components });
+    for (const [template, methods] of Object.entries(doc.paths)) {
+      const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+      for (const [method, op] of Object.entries(methods)) {
+        this.operations.push({ method: method.toUpperCase(), template, pattern, responses: op.responses });
+      }
+    }
+  }
+
+  private validator(schema: object): ValidateFunction {
+    const ref = (schema as { $ref?: string }).$ref;
+    const key = ref ?? JSON.stringify(schema);
+    let validate = this.validators.get(key);
+    if (!validate) {
+      validate = this.ajv.compile(ref ? { $ref: `cmf${ref}` } : schema);
+      this.validators.set(key, validate);
+    }
+    return validate;
+  }
+
+  /**
+   * Returns the problems of one response (none when it fits): its status must be one the
+   * operation lists (or a documented extra), and its body must fit that status's schema.
+   */
+  check(method: string, urlPath: string, status: number, contentType: string | undefined, body: unknown): string[] {
+    const op = this.operations.find((o) => o.method === method && o.pattern.test(urlPath));
+    const restError = { $ref: '#/components/schemas/RestError' };
+    if (!op) {
+      // unknown paths and methods answer RestError
+      return status === 404 || status === 405 ? this.fits(restError, body, 'RestError') : [`no operation ${method} ${urlPath} in the contract`];
+    }
+    const key = `${method} ${op.template}`;
+    const response = op.responses[String(status)];
+    if (!response) {
+      const extras = [...(EXTRA_STATUSES['*'] ?? []), ...(EXTRA_STATUSES[key] ?? [])];
+      if (!extras.includes(status)) return [`${key} answered ${status}, which the contract does not list`];
+      return this.fits(restError, body, 'RestError');
+    }
+    if (!response.content) {
+      return body === undefined ? [] : [`${key} ${status} must have no body`];
+    }
+    const media = contentType?.split(';')[0]?.trim() ?? '';
+    const content = response.content[media];
+    if (!content) return [`${key} ${status} answered '${media}', which the contract does not list`];
+    return this.fits(content.schema, body, `${key} ${status}`);
+  }
+
+  private fits(schema: object, body: unknown, what: string): string[] {
+    const validate = this.validator(schema);
+    if (validate(body)) return [];
+    return (validate.errors ?? []).map((e) => `${what}: ${e.instancePath || '/'} ${e.message}`);
+  }
+}
+
+let contract: Contract | undefined | null;
+
+/** The contract, or `undefined` (with a loud warning) when the shared reference is not here. */
+export function loadContract(): Contract | undefined {
+  if (contract === undefined) {
+    const dir = sharedDir();
+    if (!dir) {
+      if (process.env.CI) throw new Error('CMF contract not found: CI needs ../shared/reference/cmf-openapi-2.0.yaml (or DREY_SHARED_DIR)');
+      process.stderr.write('\nSKIPPED contract checks: ../shared/reference/cmf-openapi-2.0.yaml is missing (set DREY_SHARED_DIR)\n');
+      contract = null;
+    } else {
+      contract = new Contract(path.join(dir, 'reference', 'cmf-openapi-2.0.yaml'));
+    }
+  }
+  return contract ?? undefined;
+}

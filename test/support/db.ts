@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { migrate, MIGRATIONS_DIR } from '../../src/store/migrate.js';
+
+/** The run's PostgreSQL, started by globalSetup. */
+export function adminUrl(): string {
+  const url = process.env.DREY_TEST_ADMIN_URL;
+  if (!url) throw new Error('DREY_TEST_ADMIN_URL is not set: run the tests through jest (npm test)');
+  return url;
+}
+
+/** The same server, another database. */
+export function databaseUrl(name: string): string {
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Creates an empty database of its own and returns its URL. */
+export async function emptyDatabase(): Promise<string> {
+  const name = `drey_${randomBytes(8).toString('hex')}`;
+  const client = new pg.Client({ connectionString: adminUrl() });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  return databaseUrl(name);
+}
+
+/** A new database with drey's migrations applied. */
+export async function freshDatabase(): Promise<string> {
+  const url = await emptyDatabase();
+  await migrate(url, MIGRATIONS_DIR);
+  return url;
+}
+
+/** Runs one SQL query against a database and returns its rows. */
+export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
