@@ -105,8 +105,11 @@ export function cmfRoutes(domain: Domain): Router {
   });
   route(router, `${env}/statements/:stmtName`, {
     get: async (req, res) => reply(req, res, 200, await statements.get(param(req, 'envName'), param(req, 'stmtName'))),
-    put: async (req, res) =>
-      reply(req, res, 200, await statements.update(param(req, 'envName'), param(req, 'stmtName'), await readObjectBody(req))),
+    // the contract defines no body for this 200
+    put: async (req, res) => {
+      await statements.update(param(req, 'envName'), param(req, 'stmtName'), await readObjectBody(req));
+      replyEmpty(res, 200);
+    },
     delete: async (req, res) => {
       await statements.delete(param(req, 'envName'), param(req, 'stmtName'));
       replyEmpty(res, 204);

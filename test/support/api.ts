@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import yaml from 'js-yaml';
 import { createApp } from '../../src/api/app.js';
@@ -12,7 +12,7 @@ import { freshDatabase } from './db.js';
 /** A response as tests see it: the parsed body (JSON or YAML) and the raw text. */
 export interface TestResponse {
   status: number;
-  headers: Headers;
+  headers: { get(name: string): string | null };
   text: string;
   body: any;
 }
@@ -39,6 +39,29 @@ export interface TestApi {
   put(path: string, body?: unknown, options?: RequestOptions): Promise<TestResponse>;
   delete(path: string, options?: RequestOptions): Promise<TestResponse>;
   close(): Promise<void>;
+}
+
+/**
+ * One plain HTTP/1.1 exchange. Not fetch: fetch adds `Cache-Control: no-cache` to conditional
+ * requests, which would hide drey's 304s.
+ */
+function send(url: string, method: string, headers: Record<string, string>, body: string | undefined): Promise<{ status: number; headers: TestResponse['headers']; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: { get: (name) => { const v = res.headers[name.toLowerCase()]; return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v; } },
+          text: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 function parse(text: string, contentType: string | null): unknown {
@@ -73,8 +96,8 @@ export async function startApi(options: { databaseUrl?: string } = {}): Promise<
       payload = opts.yaml ? yaml.dump(body) : JSON.stringify(body);
       headers['content-type'] ??= opts.yaml ? 'application/yaml' : 'application/json';
     }
-    const res = await fetch(`${url}${path}`, { method, headers, body: payload });
-    const text = await res.text();
+    const res = await send(`${url}${path}`, method, headers, payload);
+    const text = res.text;
     const parsed = parse(text, res.headers.get('content-type'));
     if (contract) {
       const problems = contract.check(method, path.split('?')[0]!, res.status, res.headers.get('content-type') ?? undefined, parsed);
