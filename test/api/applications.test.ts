@@ -54,7 +54,7 @@ describe('applications', () => {
 
   it('merges environment defaults into the instance spec, the environment winning', async () => {
     const app = application('app-defaults');
-    app.spec.flinkConfiguration = { 'taskmanager.numberOfTaskSlots': '1', 'pipeline.name': 'mine' };
+    (app.spec as Record<string, unknown>).flinkConfiguration = { 'taskmanager.numberOfTaskSlots': '1', 'pipeline.name': 'mine' };
     await api.post(apps('with-defaults'), app);
     const instances = await api.get(`${apps('with-defaults')}/app-defaults/instances`);
     const spec = instances.body.items[0].status.spec;
