@@ -66,13 +66,34 @@ function checkShape(value: unknown): void {
   walk(value, 0);
 }
 
+/** `line L, column C` of a character offset. */
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
+}
+
+/**
+ * Parses the body. Parser messages quote the text around the error, which may be a secret, so
+ * the reply says only where the error is (JSON) or what and where (YAML, whose first line names
+ * the problem and its position without quoting content).
+ */
 function parseText(text: string, type: 'json' | 'yaml'): unknown {
+  if (type === 'json') {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      const position = /position (\d+)/.exec((err as Error).message)?.[1];
+      const where = position === undefined ? 'unexpected end or token' : `unexpected token at ${lineAndColumn(text, Number(position))}`;
+      throw new BadRequest(`Malformed JSON request body: ${where}`);
+    }
+  }
   try {
-    if (type === 'json') return JSON.parse(text);
     return yaml.load(text, { schema: YAML_SCHEMA });
   } catch (err) {
-    const reason = (err as Error).message.split('\n')[0];
-    throw new BadRequest(`Malformed ${type === 'json' ? 'JSON' : 'YAML'} request body: ${reason}`);
+    const mark = (err as { mark?: { line: number; column: number } }).mark;
+    const reason = (err as { reason?: string }).reason ?? 'cannot be parsed';
+    const where = mark ? ` at line ${mark.line + 1}, column ${mark.column + 1}` : '';
+    throw new BadRequest(`Malformed YAML request body: ${reason}${where}`);
   }
 }
 

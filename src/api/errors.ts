@@ -43,6 +43,9 @@ function describeRequest(req: Request): Record<string, unknown> {
  */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
+    // refused before its body was read (e.g. too large): the rest of the body must not be taken
+    // for the next request on this connection
+    if (!req.complete) res.setHeader('Connection', 'close');
     if (err instanceof RestProblem) {
       reply(req, res, err.status, restError(...err.messages));
       return;

@@ -142,13 +142,13 @@ export class EmbeddedPostgres {
 
   private async initialise(bin: Binaries, passwordFile: string, account?: { uid: number; gid: number }) {
     await rm(this.pgData, { recursive: true, force: true });
+    if (account) await checkTraversable(this.pgData);
     await mkdir(this.pgData, { recursive: true, mode: 0o700 });
     const password = randomBytes(24).toString('hex');
     await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
     const pwfile = path.join(this.options.dataDir, 'initdb.pw');
     await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
     if (account) {
-      await checkTraversable(this.pgData);
       await chown(this.pgData, account.uid, account.gid);
       await chown(pwfile, account.uid, account.gid);
     }

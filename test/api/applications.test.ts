@@ -83,6 +83,15 @@ describe('applications', () => {
     expect(instances.body.items.map((i: any) => i.status.spec.job.state)).toEqual(['running', 'suspended', 'running']);
   });
 
+  it('returns the spec in the key order it was posted, so a YAML GET reads like the manifest', async () => {
+    const app = application('app-order');
+    const posted = Object.keys(app.spec);
+    await api.post(apps('test'), app, { yaml: true });
+    const got = await api.get(`${apps('test')}/app-order`, { acceptYaml: true });
+    expect(Object.keys(got.body.spec)).toEqual(posted);
+    expect(Object.keys(got.body.spec.job)).toEqual(Object.keys(app.spec.job));
+  });
+
   it('start and suspend answer 404 for a missing application or environment', async () => {
     expect((await api.post(`${apps('test')}/app-missing/start`)).status).toBe(404);
     expect((await api.post(`${apps('nope-env')}/app-missing/suspend`)).status).toBe(404);
