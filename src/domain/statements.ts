@@ -94,7 +94,7 @@ export function statements(store: Store) {
         labels: post.metadata.labels ?? null,
         annotations: post.metadata.annotations ?? null,
         computePoolName: post.spec.computePoolName,
-        spec: withDefaults(env, { parallelism: 1, stopped: false, ...post.spec }),
+        spec: withDefaults(env, { ...post.spec, parallelism: post.spec.parallelism ?? 1, stopped: post.spec.stopped ?? false }),
         status: { phase: 'PENDING' },
         at: now(),
       });

@@ -1,4 +1,4 @@
-import { environment } from '../support/fixtures.js';
+import { application, environment, secret } from '../support/fixtures.js';
 import { startApi, type TestApi } from '../support/api.js';
 
 const ENVS = '/cmf/api/v1/environments';
@@ -59,6 +59,20 @@ describe('lists', () => {
     expect(changed.headers.get('etag')).not.toBe(etag);
     const one = await api.get(`${ENVS}/env-a`);
     expect((await api.get(`${ENVS}/env-a`, { headers: { 'if-none-match': one.headers.get('etag')! } })).status).toBe(304);
+  });
+
+  it.each([
+    `${ENVS}/env-a/applications`,
+    `${ENVS}/env-a/applications/app-etag`,
+    '/cmf/api/v1/secrets',
+    '/cmf/api/v1/secrets/etag-secret',
+  ])('answers 304 to If-None-Match on GET %s', async (path) => {
+    await api.post(`${ENVS}/env-a/applications`, application('app-etag'));
+    await api.post('/cmf/api/v1/secrets', secret('etag-secret'));
+    const res = await api.get(path);
+    expect(res.status).toBe(200);
+    const again = await api.get(path, { headers: { 'if-none-match': res.headers.get('etag')! } });
+    expect(again.status).toBe(304);
   });
 
   it('answers unknown paths with 404 Resource not found: [<path>], in YAML when asked', async () => {

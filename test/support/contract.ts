@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -79,6 +79,11 @@ export class Contract {
     }
   }
 
+  /** Every (operation, status) the contract lists, as `METHOD /path status`. */
+  listed(): string[] {
+    return this.operations.flatMap((o) => Object.keys(o.responses).map((status) => `${o.method} ${o.template} ${status}`));
+  }
+
   private validator(schema: object): ValidateFunction {
     const ref = (schema as { $ref?: string }).$ref;
     const key = ref ?? JSON.stringify(schema);
@@ -102,6 +107,8 @@ export class Contract {
       return status === 404 || status === 405 ? this.fits(restError, body, 'RestError') : [`no operation ${method} ${urlPath} in the contract`];
     }
     const key = `${method} ${op.template}`;
+    const hits = process.env.DREY_CONTRACT_HITS;
+    if (hits) appendFileSync(hits, `${key} ${status}\n`);
     const response = op.responses[String(status)];
     if (!response) {
       // any GET may answer a conditional request with 304 and no body (DESIGN: GETs carry an ETag)

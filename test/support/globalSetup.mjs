@@ -13,5 +13,7 @@ export default async function globalSetup() {
   const quiet = { info: () => undefined, warn: (m) => process.stderr.write(`${m}\n`) };
   const postgres = new EmbeddedPostgres({ dataDir, log: quiet });
   process.env.DREY_TEST_ADMIN_URL = await postgres.start();
+  // every (operation, status) a response was checked for, for the coverage report at teardown
+  process.env.DREY_CONTRACT_HITS = path.join(dataDir, 'contract-hits.txt');
   globalThis.dreyTestPostgres = { postgres, dataDir };
 }
