@@ -11,7 +11,6 @@ import { EmbeddedPostgres } from './store/embeddedPostgres.js';
 import { createStore } from './store/index.js';
 import { migrate, MIGRATIONS_DIR } from './store/migrate.js';
 
-
 /** A connection string with its password hidden, for the log. */
 function redact(url: string): string {
   try {

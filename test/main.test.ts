@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,8 +125,8 @@ describe('drey as a process', () => {
   });
 
   it('stores the embedded database password in a file only its owner reads', async () => {
-    const stat = await import('node:fs/promises').then((fs) => fs.stat(path.join(dataDir, 'postgres.password')));
-    expect(stat.mode & 0o077).toBe(0);
+    const file = await stat(path.join(dataDir, 'postgres.password'));
+    expect(file.mode & 0o077).toBe(0);
     expect((await readFile(path.join(dataDir, 'postgres.password'), 'utf8')).trim()).toMatch(/^[0-9a-f]{48}$/);
   });
 });

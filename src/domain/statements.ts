@@ -105,12 +105,12 @@ export function statements(store: Store) {
      * Updates a statement: the Confluent CLI stops, resumes and rescales by PUTting the spec it
      * read back with `stopped` or `parallelism` changed. The SQL and the pool cannot change.
      */
-    async update(envName: string, name: string, body: JsonObject): Promise<JsonObject> {
+    async update(envName: string, name: string, body: JsonObject): Promise<void> {
       const put = validateUpdate(withEnvelope(body, STATEMENT_KIND));
       if (put.metadata.name !== name) {
         throw new Unprocessable(`metadata.name '${put.metadata.name}' does not match the statement '${name}' in the path`);
       }
-      const updated = await retryOnRace(async () => {
+      await retryOnRace(async () => {
         const { env, statement } = await requireStatement(envName, name);
         const stored = statement.spec as StatementSpec;
         for (const field of IMMUTABLE) {
@@ -126,7 +126,6 @@ export function statements(store: Store) {
         }
         return store.statements.update(statement, { spec, labels, annotations }, now());
       });
-      return statementOut(updated);
     },
 
     async get(envName: string, name: string): Promise<JsonObject> {
