@@ -7,7 +7,7 @@ import type { Application, ApplicationEvent, ApplicationFields, ApplicationInsta
 import type { Environment } from '../store/environments.js';
 import { requireEnvironment } from './environments.js';
 import { metadataOut, withEnvelope } from './envelope.js';
-import { NotFound, Unprocessable } from './errors.js';
+import { Conflict, NotFound, Unprocessable } from './errors.js';
 import { canonicalJson, deepMerge, isObject, type JsonObject } from './objects.js';
 import { pageBody, type PageRequest } from './paging.js';
 import { retryOnRace } from './retry.js';
@@ -108,6 +108,7 @@ export function applications(store: Store) {
       const merged = mergedSpec(env, fields.spec);
       const next: ApplicationFields = { ...fields, specHash: hash(merged) };
       const current = await store.applications.get(env.id, name);
+      if (current?.deletionRequestedAt) throw new Conflict(`Application '${name}' is being deleted`);
       if (!current) {
         const instance = { id: randomUUID(), spec: merged };
         return store.applications.create(
@@ -174,9 +175,12 @@ export function applications(store: Store) {
       return pageBody(page, { items: result.items.map(applicationOut), total: result.total });
     },
 
+    /** Asks for the application to go: its FlinkDeployment is deleted first, then the application. Repeating it is harmless. */
     async delete(envName: string, name: string): Promise<void> {
-      const { app } = await requireApplication(envName, name);
-      await store.applications.delete(app);
+      await retryOnRace(async () => {
+        const { app } = await requireApplication(envName, name);
+        if (!app.deletionRequestedAt) await store.applications.requestDeletion(app, now());
+      });
     },
 
     start: (envName: string, name: string) => setJobState(envName, name, 'running'),

@@ -1,4 +1,5 @@
 import type {
+  Environment,
   Application,
   ApplicationEvent,
   ApplicationInstance,
@@ -39,6 +40,26 @@ export interface ApplicationFields {
 }
 
 type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+/** The Postgres channel that carries `<environment>/<application>` after every API write of an application. */
+export const APPLICATION_CHANNEL = 'drey_applications';
+
+/** Tells every listening drey (the leader's controller) that an application changed; sent on commit. */
+async function notify(tx: Tx, applicationId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_notify(${APPLICATION_CHANNEL}, e.name || '/' || a.name) FROM "Application" a JOIN "Environment" e ON e.id = a."environmentId" WHERE a.id = ${applicationId}::uuid`;
+}
+
+/** An application with its environment, as the controller reads it. */
+export type ApplicationWithEnvironment = Application & { environment: Environment };
+
+/** What one reconcile observed, written in one transaction. Status writes never touch the spec or `version`. */
+export interface Observation {
+  status: unknown;
+  deployedSpecHash: string | null;
+  /** The current instance's job status, when it changed. */
+  instanceJobStatus?: { instanceId: string; jobStatus: unknown };
+  events: NewEvent[];
+}
 
 async function record(tx: Tx, applicationId: string, at: Date, instance: NewInstance | undefined, event: NewEvent) {
   if (instance) {
@@ -118,6 +139,7 @@ export function applicationStore(db: PrismaClient) {
             },
           });
           await record(tx, row.id, app.at, instance, event);
+          await notify(tx, row.id);
           return row;
         }),
       );
@@ -144,12 +166,67 @@ export function applicationStore(db: PrismaClient) {
         });
         if (count === 0) throw new StaleWrite(`Application '${current.name}'`);
         await record(tx, current.id, at, instance, event);
+        await notify(tx, current.id);
         return tx.application.findUniqueOrThrow({ where: { id: current.id } });
       });
     },
 
-    async delete(app: Application): Promise<void> {
-      await translate(`Application '${app.name}'`, () => db.application.delete({ where: { id: app.id } }));
+    /** Marks the application for deletion (if still at `current.version`); the controller removes it once its FlinkDeployment is gone. */
+    async requestDeletion(current: Application, at: Date): Promise<void> {
+      await db.$transaction(async (tx) => {
+        const { count } = await tx.application.updateMany({
+          where: { id: current.id, version: current.version },
+          data: { deletionRequestedAt: at, version: { increment: 1 } },
+        });
+        if (count === 0) throw new StaleWrite(`Application '${current.name}'`);
+        await notify(tx, current.id);
+      });
+    },
+
+    /** Removes the application with its instances and events: the controller's last step of a deletion. */
+    async remove(applicationId: string): Promise<void> {
+      await db.application.deleteMany({ where: { id: applicationId, deletionRequestedAt: { not: null } } });
+    },
+
+    /** The application named `name` in the environment named `environmentName`, with that environment. */
+    async find(environmentName: string, name: string): Promise<ApplicationWithEnvironment | null> {
+      return db.application.findFirst({ where: { name, environment: { name: environmentName } }, include: { environment: true } });
+    },
+
+    /** Every application's key, `<environment>/<application>`, for a resync. */
+    async keys(): Promise<string[]> {
+      const rows = await db.application.findMany({ select: { name: true, environment: { select: { name: true } } } });
+      return rows.map((r) => `${r.environment.name}/${r.name}`);
+    },
+
+    /** Writes what the controller observed: status, deployed hash, the current instance's job status and new events. */
+    async recordObservation(applicationId: string, observation: Observation, at: Date): Promise<void> {
+      await db.$transaction(async (tx) => {
+        await tx.application.updateMany({
+          where: { id: applicationId },
+          data: { status: nullableJson(observation.status), deployedSpecHash: observation.deployedSpecHash },
+        });
+        if (observation.instanceJobStatus) {
+          await tx.applicationInstance.updateMany({
+            where: { id: observation.instanceJobStatus.instanceId, applicationId },
+            data: { jobStatus: nullableJson(observation.instanceJobStatus.jobStatus), updatedAt: at },
+          });
+        }
+        for (const event of observation.events) {
+          await tx.applicationEvent.create({
+            data: {
+              id: event.id,
+              applicationId,
+              instanceName: event.instanceName,
+              type: event.type,
+              message: event.message,
+              data: nullableJson(event.data),
+              createdAt: at,
+            },
+          });
+        }
+        if (observation.events.length) await prune(tx, 'applicationEvent', applicationId);
+      });
     },
 
     /** The newest instance of an application, if any. */

@@ -3,6 +3,7 @@ import { applicationStore } from './applications.js';
 import { catalogStore } from './catalogs.js';
 import { computePoolStore } from './computePools.js';
 import { environmentStore } from './environments.js';
+import { leaseStore } from './leases.js';
 import { secretMappingStore } from './secretMappings.js';
 import { secretStore } from './secrets.js';
 import { statementStore } from './statements.js';
@@ -17,6 +18,7 @@ export function createStore(db: PrismaClient) {
     computePools: computePoolStore(db),
     statements: statementStore(db),
     catalogs: catalogStore(db),
+    leases: leaseStore(db),
   };
 }
 

@@ -1,0 +1,98 @@
+import type { Logger } from '../log.js';
+import type { Store } from '../store/index.js';
+
+/** Options of leader election. */
+export interface LeaderElectionOptions {
+  store: Store;
+  log: Logger;
+  /** This process's identity in the lease. */
+  identity: string;
+  /** The lease's name: one leader per name. */
+  name?: string;
+  /** How long a lease lasts unrenewed: a dead leader is replaced within about this plus `retryMs`. */
+  ttlMs?: number;
+  /** How often the leader renews. */
+  renewMs?: number;
+  /** How often a follower tries to take the lease. */
+  retryMs?: number;
+  /** Called when this process becomes the leader. */
+  onStartedLeading: () => Promise<void>;
+  /** Called when it stops being the leader (lost the lease, or stopping). */
+  onStoppedLeading: () => Promise<void>;
+}
+
+/**
+ * Leader election over a lease row in Postgres: the replicas share the database, so it is the
+ * one arbiter they all see. The leader renews every `renewMs`; when a renewal fails it stops
+ * leading at once rather than risk two leaders.
+ */
+export class LeaderElection {
+  private readonly options: Required<LeaderElectionOptions>;
+  private timer: NodeJS.Timeout | undefined;
+  private leading = false;
+  private stopped = false;
+  private tick: Promise<void> = Promise.resolve();
+
+  constructor(options: LeaderElectionOptions) {
+    this.options = { name: 'controllers', ttlMs: 10_000, renewMs: 3_000, retryMs: 2_000, ...options };
+  }
+
+  /** True while this process holds the lease. */
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Starts campaigning. */
+  start(): void {
+    this.schedule(0);
+  }
+
+  /** Stops leading (if leading), gives the lease up, and stops campaigning. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.tick;
+    if (this.leading) await this.stepDown('stopping');
+    await this.options.store.leases.release(this.options.name, this.options.identity).catch(() => undefined);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.tick = this.campaign().finally(() => this.schedule(this.leading ? this.options.renewMs : this.options.retryMs));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async campaign(): Promise<void> {
+    const { store, name, identity, ttlMs, log } = this.options;
+    let held = false;
+    try {
+      held = await store.leases.acquire(name, identity, ttlMs);
+    } catch (err) {
+      log.warn('leader election: lease unavailable', { error: (err as Error).message });
+    }
+    if (this.stopped) return;
+    if (held && !this.leading) {
+      this.leading = true;
+      log.info('leader election: this process leads; controllers start', { identity });
+      try {
+        await this.options.onStartedLeading();
+      } catch (err) {
+        log.error('controllers failed to start', { error: (err as Error).message });
+        await this.stepDown('controllers failed to start');
+        await store.leases.release(name, identity).catch(() => undefined);
+      }
+    } else if (!held && this.leading) {
+      await this.stepDown('lease lost');
+    }
+  }
+
+  private async stepDown(reason: string): Promise<void> {
+    this.leading = false;
+    this.options.log.info('leader election: this process no longer leads; controllers stop', { reason });
+    await this.options.onStoppedLeading().catch((err: unknown) => {
+      this.options.log.error('controllers did not stop cleanly', { error: (err as Error).message });
+    });
+  }
+}

@@ -1,0 +1,185 @@
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  makeInformer,
+  PatchStrategy,
+  setHeaderOptions,
+  type Informer,
+  type ObjectCache,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { KubeError, kubeCall } from './errors.js';
+
+/** The FlinkDeployment custom resource's coordinates. */
+export const FLINK_DEPLOYMENT = { group: 'flink.apache.org', version: 'v1beta1', plural: 'flinkdeployments', kind: 'FlinkDeployment' } as const;
+
+/** The finalizer the Flink Kubernetes Operator puts on every FlinkDeployment it manages. */
+export const OPERATOR_FINALIZER = 'flinkdeployments.flink.apache.org/finalizer';
+
+/** Object metadata, as far as drey reads and writes it. */
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  deletionTimestamp?: string;
+  creationTimestamp?: string;
+}
+
+/** `status.jobStatus` of a FlinkDeployment (field names checked against the CRD in a test). */
+export interface JobStatus {
+  jobId?: string;
+  jobName?: string;
+  state?: string;
+  startTime?: string;
+  updateTime?: string;
+  upgradeSavepointPath?: string;
+}
+
+/** `status` of a FlinkDeployment, as written by the Flink operator (field names checked against the CRD in a test). */
+export interface FlinkDeploymentStatus {
+  jobStatus?: JobStatus;
+  lifecycleState?: string;
+  jobManagerDeploymentStatus?: string;
+  error?: string | null;
+  observedGeneration?: number;
+  clusterInfo?: Record<string, string>;
+  reconciliationStatus?: {
+    state?: string;
+    lastReconciledSpec?: string;
+    lastStableSpec?: string;
+    reconciliationTimestamp?: number;
+  };
+}
+
+/** A FlinkDeployment custom resource. */
+export interface FlinkDeployment {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec: Record<string, unknown>;
+  status?: FlinkDeploymentStatus;
+}
+
+/** Options of the FlinkDeployment client. */
+export interface FlinkDeploymentsOptions {
+  kubeConfig: KubeConfig;
+  /** Deadline of each call. */
+  timeoutMs?: number;
+}
+
+/** FlinkDeployments and the namespaces they live in, through the Kubernetes API. */
+export class FlinkDeployments {
+  private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+  private readonly kubeConfig: KubeConfig;
+  private readonly timeoutMs: number;
+
+  constructor({ kubeConfig, timeoutMs = 10_000 }: FlinkDeploymentsOptions) {
+    this.kubeConfig = kubeConfig;
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.timeoutMs = timeoutMs;
+  }
+
+  private call<T>(what: string, op: () => Promise<T>): Promise<T> {
+    return kubeCall(what, this.timeoutMs, op);
+  }
+
+  /** The FlinkDeployment, or undefined when there is none. */
+  async get(namespace: string, name: string): Promise<FlinkDeployment | undefined> {
+    try {
+      return await this.call(`get flinkdeployment ${namespace}/${name}`, () =>
+        this.custom.getNamespacedCustomObject({ ...coordinates, namespace, name }),
+      );
+    } catch (err) {
+      if (err instanceof KubeError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** FlinkDeployments in every namespace matching a label selector. */
+  async list(labelSelector?: string): Promise<FlinkDeployment[]> {
+    const list = await this.call('list flinkdeployments', () =>
+      this.custom.listClusterCustomObject({ ...coordinates, labelSelector }),
+    );
+    return (list as { items: FlinkDeployment[] }).items;
+  }
+
+  /** Server-side apply: the cluster ends up with exactly the fields `manager` sets here, whoever changed them since. */
+  async apply(deployment: FlinkDeployment, manager: string): Promise<FlinkDeployment> {
+    const { namespace, name } = deployment.metadata;
+    return this.call(`apply flinkdeployment ${namespace}/${name}`, () =>
+      this.custom.patchNamespacedCustomObject(
+        { ...coordinates, namespace, name, body: deployment, fieldManager: manager, force: true },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      ),
+    );
+  }
+
+  /** JSON merge patch of the object (metadata or spec). */
+  async patch(namespace: string, name: string, patch: object): Promise<FlinkDeployment> {
+    return this.call(`patch flinkdeployment ${namespace}/${name}`, () =>
+      this.custom.patchNamespacedCustomObject(
+        { ...coordinates, namespace, name, body: patch },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+  }
+
+  /** JSON merge patch of the status subresource: what an operator writes. */
+  async patchStatus(namespace: string, name: string, status: FlinkDeploymentStatus): Promise<FlinkDeployment> {
+    return this.call(`patch flinkdeployment status ${namespace}/${name}`, () =>
+      this.custom.patchNamespacedCustomObjectStatus(
+        { ...coordinates, namespace, name, body: { status } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+  }
+
+  /** Deletes the FlinkDeployment if it is there; its finalizers may keep it a while. */
+  async delete(namespace: string, name: string): Promise<void> {
+    try {
+      await this.call(`delete flinkdeployment ${namespace}/${name}`, () =>
+        this.custom.deleteNamespacedCustomObject({ ...coordinates, namespace, name, propagationPolicy: 'Background' }),
+      );
+    } catch (err) {
+      if (!(err instanceof KubeError && err.code === 404)) throw err;
+    }
+  }
+
+  /** Creates the namespace unless it exists. */
+  async ensureNamespace(name: string, labels: Record<string, string>): Promise<void> {
+    try {
+      await this.call(`get namespace ${name}`, () => this.core.readNamespace({ name }));
+      return;
+    } catch (err) {
+      if (!(err instanceof KubeError && err.code === 404)) throw err;
+    }
+    try {
+      await this.call(`create namespace ${name}`, () =>
+        this.core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } } }),
+      );
+    } catch (err) {
+      if (!(err instanceof KubeError && err.code === 409)) throw err;
+    }
+  }
+
+  /** A list-then-watch cache of FlinkDeployments in all namespaces (it relists on 410 Gone). */
+  informer(labelSelector?: string): Informer<KubernetesObject> & ObjectCache<KubernetesObject> {
+    const path = `/apis/${coordinates.group}/${coordinates.version}/${coordinates.plural}`;
+    return makeInformer<KubernetesObject>(
+      this.kubeConfig,
+      path,
+      () => this.custom.listClusterCustomObject({ ...coordinates, labelSelector }),
+      labelSelector,
+    );
+  }
+}
+
+const coordinates = { group: FLINK_DEPLOYMENT.group, version: FLINK_DEPLOYMENT.version, plural: FLINK_DEPLOYMENT.plural };

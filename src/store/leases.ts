@@ -1,0 +1,28 @@
+import type { PrismaClient } from '../generated/prisma/client.js';
+
+/** Leases for leader election, timed by the database's clock so the replicas' clocks need not agree. */
+export function leaseStore(db: PrismaClient) {
+  return {
+    /** Takes or renews the lease for `ttlMs` if it is free, expired or already `holder`'s; true when `holder` has it. */
+    async acquire(name: string, holder: string, ttlMs: number): Promise<boolean> {
+      const rows = await db.$queryRaw<{ holder: string }[]>`
+        INSERT INTO "ControllerLease" ("name", "holder", "renewedAt", "expiresAt")
+        VALUES (${name}, ${holder}, now(), now() + make_interval(secs => ${ttlMs / 1000}))
+        ON CONFLICT ("name") DO UPDATE SET "holder" = EXCLUDED."holder", "renewedAt" = EXCLUDED."renewedAt", "expiresAt" = EXCLUDED."expiresAt"
+        WHERE "ControllerLease"."holder" = EXCLUDED."holder" OR "ControllerLease"."expiresAt" < now()
+        RETURNING "holder"`;
+      return rows.length === 1;
+    },
+
+    /** Gives the lease up at once, so another replica need not wait for it to expire. */
+    async release(name: string, holder: string): Promise<void> {
+      await db.controllerLease.deleteMany({ where: { name, holder } });
+    },
+
+    /** Who holds the lease now, if anyone. */
+    async holder(name: string): Promise<string | undefined> {
+      const rows = await db.$queryRaw<{ holder: string }[]>`SELECT "holder" FROM "ControllerLease" WHERE "name" = ${name} AND "expiresAt" >= now()`;
+      return rows[0]?.holder;
+    },
+  };
+}
