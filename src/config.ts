@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { ClusterSetting } from './kube/connection.js';
 
 /** Every setting drey reads, validated once at start. */
 export interface Config {
@@ -12,6 +13,16 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Lowest level written to the log. */
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Which Kubernetes to drive: `auto` picks in-cluster, then a kubeconfig, then the simulated cluster. */
+  kube: ClusterSetting;
+  /** A FlinkDeployment CRD file for the simulated cluster instead of the one fetched from Maven Central. */
+  simCrdFile: string | undefined;
+  /** Milliseconds between two lifecycle steps of the simulated Flink operator. */
+  simStepMs: number;
+  /** How long the controllers' leader lease lasts unrenewed: a dead leader is replaced within about this. */
+  leaderLeaseMs: number;
+  /** How often every application is reconciled even when nothing was heard. */
+  resyncMs: number;
 }
 
 /** Thrown for a setting that cannot be used; drey prints it and exits. */
@@ -37,11 +48,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL must be a postgresql:// connection string');
   }
+  const kube = env.CMF_KUBE || 'auto';
+  if (!['auto', 'simulated', 'kubeconfig', 'in-cluster'].includes(kube)) {
+    throw new ConfigError(`CMF_KUBE must be auto, simulated, kubeconfig or in-cluster, not '${kube}'`);
+  }
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     host: env.HOST ?? '0.0.0.0',
     dataDir: path.resolve(env.CMF_DATA_DIR ?? '.drey'),
     databaseUrl,
     logLevel: logLevel as Config['logLevel'],
+    kube: kube as ClusterSetting,
+    simCrdFile: env.CMF_SIM_CRD ? path.resolve(env.CMF_SIM_CRD) : undefined,
+    simStepMs: integer(env, 'CMF_SIM_STEP_MS', 500, 1, 600_000),
+    leaderLeaseMs: integer(env, 'CMF_LEADER_LEASE_MS', 10_000, 1_000, 600_000),
+    resyncMs: integer(env, 'CMF_RESYNC_MS', 30_000, 100, 3_600_000),
   };
 }

@@ -1,8 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './api/app.js';
+import { LeaderElection } from './controllers/leader.js';
+import { ControllerManager } from './controllers/manager.js';
+import { chooseCluster, kubeConfigFromString, loadKubeConfig } from './kube/connection.js';
+import { FlinkDeployments } from './kube/flinkDeployments.js';
+import { SimCluster } from './sim/cluster.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDomain } from './domain/index.js';
 import { createLogger, type Logger } from './log.js';
@@ -25,6 +32,11 @@ function redact(url: string): string {
 /** A running drey and the way to stop it. */
 export interface Drey {
   url: string;
+  /** The simulated cluster, when drey brought its own. */
+  sim: SimCluster | undefined;
+  /** The controllers (running only while this process leads). */
+  controllers: ControllerManager;
+  leader: LeaderElection;
   stop(): Promise<void>;
 }
 
@@ -47,8 +59,49 @@ export async function start(config: Config, log: Logger): Promise<Drey> {
     throw err;
   }
   const prisma = createPrismaClient(databaseUrl);
-  const domain = createDomain(createStore(prisma));
-  const app = createApp({ domain, log, info: { database: embedded ? 'embedded' : 'external' } });
+  const store = createStore(prisma);
+  const domain = createDomain(store);
+
+  const source = chooseCluster(config.kube, process.env);
+  let sim: SimCluster | undefined;
+  let cluster: Record<string, unknown>;
+  let kubeConfig;
+  if (source === 'simulated') {
+    try {
+      sim = await SimCluster.start({ dataDir: config.dataDir, log, crdFile: config.simCrdFile, stepMs: config.simStepMs });
+    } catch (err) {
+      await prisma.$disconnect();
+      await embedded?.stop();
+      throw err;
+    }
+    kubeConfig = kubeConfigFromString(sim.kubeconfig());
+    cluster = { source, server: sim.apiServer.url, kubeconfig: sim.kubeconfigPath, crd: sim.crdSource };
+    log.info('cluster: simulated', { ...cluster, try: `KUBECONFIG=${sim.kubeconfigPath} kubectl get flinkdeployments -A` });
+  } else {
+    kubeConfig = loadKubeConfig(source);
+    cluster = { source, server: kubeConfig.getCurrentCluster()?.server, context: kubeConfig.getCurrentContext() };
+    log.info(`cluster: ${source}`, cluster);
+  }
+  const deployments = new FlinkDeployments({ kubeConfig });
+  const controllers = new ControllerManager({ store, deployments, databaseUrl, log, resyncMs: config.resyncMs });
+  const identity = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const leader = new LeaderElection({
+    store,
+    log,
+    identity,
+    ttlMs: config.leaderLeaseMs,
+    renewMs: Math.max(500, Math.floor(config.leaderLeaseMs / 3)),
+    retryMs: Math.max(500, Math.floor(config.leaderLeaseMs / 5)),
+    onStartedLeading: () => controllers.start(),
+    onStoppedLeading: () => controllers.stop(),
+  });
+  leader.start();
+
+  const app = createApp({
+    domain,
+    log,
+    info: () => ({ database: embedded ? 'embedded' : 'external', cluster, controllers: { identity, leader: leader.isLeader } }),
+  });
   const server: Server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const address = server.address();
@@ -60,16 +113,18 @@ export async function start(config: Config, log: Logger): Promise<Drey> {
   const stop = () =>
     (stopping ??= (async () => {
       log.info('drey is stopping');
+      await leader.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
+      await sim?.stop();
       await prisma.$disconnect();
       await embedded?.stop();
       log.info('drey stopped');
     })());
-  return { url, stop };
+  return { url, sim, controllers, leader, stop };
 }
 
 async function main(): Promise<void> {

@@ -8,12 +8,12 @@ import { cmfRoutes } from './routes.js';
 export interface AppOptions {
   domain: Domain;
   log: Logger;
-  /** Facts about this process for `/cmf/api/v1/health`-style endpoints. */
-  info?: Record<string, unknown>;
+  /** Facts about this process for `/healthz`: database, cluster, leadership (read at each request). */
+  info?: () => Record<string, unknown>;
 }
 
 /** The HTTP application: CMF routes, unknown paths as 404, one error handler. */
-export function createApp({ domain, log, info = {} }: AppOptions): Express {
+export function createApp({ domain, log, info = () => ({}) }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', 'strong');
@@ -27,7 +27,7 @@ export function createApp({ domain, log, info = {} }: AppOptions): Express {
     next();
   });
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', ...info });
+    res.json({ status: 'ok', ...info() });
   });
   app.use(cmfRoutes(domain));
   app.use(notFound);

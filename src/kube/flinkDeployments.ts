@@ -142,6 +142,14 @@ export class FlinkDeployments {
     );
   }
 
+  /** Replaces the status subresource, failing with 409 if the object changed since it was read: what an operator writes. */
+  async replaceStatus(deployment: FlinkDeployment): Promise<FlinkDeployment> {
+    const { namespace, name } = deployment.metadata;
+    return this.call(`update flinkdeployment status ${namespace}/${name}`, () =>
+      this.custom.replaceNamespacedCustomObjectStatus({ ...coordinates, namespace, name, body: deployment }),
+    );
+  }
+
   /** Deletes the FlinkDeployment if it is there; its finalizers may keep it a while. */
   async delete(namespace: string, name: string): Promise<void> {
     try {

@@ -71,22 +71,9 @@ function parse(text: string, contentType: string | null): unknown {
   return text;
 }
 
-/**
- * Starts the API in-process on its own database. Every response is checked against the CMF
- * contract; a response that breaks it fails the request (and so the test).
- */
-export async function startApi(options: { databaseUrl?: string } = {}): Promise<TestApi> {
-  const databaseUrl = options.databaseUrl ?? (await freshDatabase());
-  const prisma = createPrismaClient(databaseUrl);
-  const logs: string[] = [];
-  const log = createLogger('debug', (line) => logs.push(line));
-  const app = createApp({ domain: createDomain(createStore(prisma)), log });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+/** A client of drey's API at `url`; every response is checked against the CMF contract. */
+export function apiClient(url: string): Pick<TestApi, 'request' | 'get' | 'post' | 'put' | 'delete'> {
   const contract = loadContract();
-
   async function request(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<TestResponse> {
     const headers: Record<string, string> = { ...(opts.acceptYaml ? { accept: 'application/yaml' } : {}), ...opts.headers };
     let payload: string | undefined;
@@ -107,17 +94,35 @@ export async function startApi(options: { databaseUrl?: string } = {}): Promise<
     }
     return { status: res.status, headers: res.headers, text, body: parsed };
   }
-
   return {
-    url,
-    databaseUrl,
-    prisma,
-    logs,
     request,
     get: (path, o) => request('GET', path, undefined, o),
     post: (path, body, o) => request('POST', path, body, o),
     put: (path, body, o) => request('PUT', path, body, o),
     delete: (path, o) => request('DELETE', path, undefined, o),
+  };
+}
+
+/**
+ * Starts the API in-process on its own database, without controllers. Every response is checked
+ * against the CMF contract; a response that breaks it fails the request (and so the test).
+ */
+export async function startApi(options: { databaseUrl?: string } = {}): Promise<TestApi> {
+  const databaseUrl = options.databaseUrl ?? (await freshDatabase());
+  const prisma = createPrismaClient(databaseUrl);
+  const logs: string[] = [];
+  const log = createLogger('debug', (line) => logs.push(line));
+  const app = createApp({ domain: createDomain(createStore(prisma)), log });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    databaseUrl,
+    prisma,
+    logs,
+    ...apiClient(url),
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

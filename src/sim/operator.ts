@@ -1,0 +1,258 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Logger } from '../log.js';
+import { WorkQueue, type ReconcileResult } from '../controllers/queue.js';
+import { canonicalJson, isObject } from '../domain/objects.js';
+import { OPERATOR_FINALIZER, type FlinkDeployment, type FlinkDeploymentStatus, type FlinkDeployments } from '../kube/flinkDeployments.js';
+
+/** Options of the simulated Flink operator. */
+export interface SimOperatorOptions {
+  deployments: FlinkDeployments;
+  log: Logger;
+  /** Time between two lifecycle steps (the real operator's reconcile interval plus Flink's start-up). */
+  stepMs?: number;
+}
+
+/** A fault to inject into one FlinkDeployment at its next reconcile. */
+export type SimOperatorFault = { kind: 'job-failed'; exception: string } | { kind: 'jobmanager-lost' };
+
+/** The last reconciled spec as the real operator records it: the spec plus `resource_metadata`. */
+function reconciledSpecJson(deployment: FlinkDeployment): string {
+  return JSON.stringify({
+    ...deployment.spec,
+    resource_metadata: { apiVersion: deployment.apiVersion, metadata: { generation: deployment.metadata.generation ?? 1 } },
+  });
+}
+
+function lastReconciledSpec(status: FlinkDeploymentStatus): unknown {
+  const text = status.reconciliationStatus?.lastReconciledSpec;
+  if (!text) return undefined;
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    delete parsed.resource_metadata;
+    return parsed;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An exception as the real operator serialises one into `status.error`. */
+function operatorError(type: string, message: string): string {
+  return JSON.stringify({ type, message, additionalMetadata: {}, throwableList: [] });
+}
+
+/** The checks of the real operator's validator that a simulated cluster can make, with its messages. */
+export function validateSpec(spec: Record<string, unknown>): string | undefined {
+  if (!spec.flinkVersion) return 'Flink Version must be defined.';
+  if (!isObject(spec.jobManager)) return 'JobManager spec should not be null';
+  if (!isObject(spec.taskManager)) return 'TaskManager spec should not be null';
+  const job = spec.job;
+  if (isObject(job)) {
+    if (!job.jarURI) return 'Jar URI must be defined';
+    if (job.parallelism !== undefined && (typeof job.parallelism !== 'number' || job.parallelism < 1)) return 'Job parallelism must be larger than 0';
+    const config = isObject(spec.flinkConfiguration) ? spec.flinkConfiguration : {};
+    if (job.upgradeMode === 'last-state' && !config['high-availability.type'] && !config['high-availability']) {
+      return 'Job could not be upgraded with last-state while HA disabled';
+    }
+    if ((job.upgradeMode === 'savepoint' || job.upgradeMode === 'last-state') && !config['state.savepoints.dir'] && !config['execution.checkpointing.savepoint-dir']) {
+      return 'Savepoint directory (state.savepoints.dir) must be defined for savepoint and last-state upgrade modes';
+    }
+  }
+  return undefined;
+}
+
+/** What one step of the lifecycle makes of a status; undefined when there is nothing to do. */
+export function nextStatus(deployment: FlinkDeployment, fault: SimOperatorFault | undefined, at: Date): FlinkDeploymentStatus | undefined {
+  const spec = deployment.spec;
+  const status = deployment.status ?? {};
+  const generation = deployment.metadata.generation ?? 1;
+  const job = isObject(spec.job) ? spec.job : undefined;
+  const jobName = deployment.metadata.name;
+  const suspended = job?.state === 'suspended';
+  const millis = String(at.getTime());
+  const reconciled = {
+    state: 'DEPLOYED',
+    lastReconciledSpec: reconciledSpecJson(deployment),
+    reconciliationTimestamp: at.getTime(),
+    ...(status.reconciliationStatus?.lastStableSpec ? { lastStableSpec: status.reconciliationStatus.lastStableSpec } : {}),
+  };
+
+  const invalid = validateSpec(spec);
+  if (invalid) {
+    const error = operatorError('org.apache.flink.kubernetes.operator.exception.ValidationException', invalid);
+    if (status.error === error) return undefined;
+    return { ...status, lifecycleState: status.lifecycleState ?? 'CREATED', error };
+  }
+  if (fault?.kind === 'job-failed') {
+    const error = operatorError('org.apache.flink.runtime.JobException', fault.exception);
+    return { ...status, lifecycleState: 'FAILED', jobStatus: { ...status.jobStatus, jobName, state: 'FAILED', updateTime: millis }, error };
+  }
+  if (fault?.kind === 'jobmanager-lost') {
+    return {
+      ...status,
+      lifecycleState: 'DEPLOYED',
+      jobManagerDeploymentStatus: 'MISSING',
+      jobStatus: { ...status.jobStatus, jobName, state: 'RECONCILING', updateTime: millis },
+      error: operatorError('org.apache.flink.kubernetes.operator.exception.MissingJobManagerException', 'Missing JobManager deployment'),
+    };
+  }
+
+  const savepoint = () =>
+    job?.upgradeMode === 'savepoint' || job?.upgradeMode === 'last-state'
+      ? { upgradeSavepointPath: `file:///tmp/flink-savepoints/savepoint-${(status.jobStatus?.jobId ?? '000000').slice(0, 6)}-${randomBytes(6).toString('hex')}` }
+      : {};
+  const deploying = (): FlinkDeploymentStatus => ({
+    lifecycleState: 'DEPLOYED',
+    jobManagerDeploymentStatus: 'DEPLOYING',
+    jobStatus: { jobName, state: 'RECONCILING', ...(status.jobStatus?.upgradeSavepointPath ? { upgradeSavepointPath: status.jobStatus.upgradeSavepointPath } : {}) },
+    reconciliationStatus: reconciled,
+    observedGeneration: generation,
+  });
+  const suspendedStatus = (): FlinkDeploymentStatus => ({
+    lifecycleState: 'SUSPENDED',
+    jobManagerDeploymentStatus: 'MISSING',
+    jobStatus: { ...status.jobStatus, jobName, state: 'SUSPENDED', updateTime: millis, ...(status.jobStatus?.jobId ? savepoint() : {}) },
+    reconciliationStatus: reconciled,
+    observedGeneration: generation,
+  });
+
+  if (!status.lifecycleState || (status.lifecycleState === 'CREATED' && !status.reconciliationStatus)) {
+    if (!status.lifecycleState) {
+      return { lifecycleState: 'CREATED', jobManagerDeploymentStatus: 'DEPLOYING', jobStatus: { jobName, state: 'RECONCILING' } };
+    }
+    return suspended ? suspendedStatus() : deploying();
+  }
+  const specChanged = canonicalJson(lastReconciledSpec(status)) !== canonicalJson(spec);
+  if (specChanged) {
+    if (status.lifecycleState === 'SUSPENDED' || status.lifecycleState === 'FAILED' || status.lifecycleState === 'UPGRADING') {
+      return suspended ? suspendedStatus() : deploying();
+    }
+    return { ...status, lifecycleState: 'UPGRADING', reconciliationStatus: { ...status.reconciliationStatus, state: 'UPGRADING' }, error: undefined };
+  }
+  if (status.lifecycleState === 'DEPLOYED') {
+    if (status.jobManagerDeploymentStatus === 'MISSING') {
+      return { ...status, jobManagerDeploymentStatus: 'DEPLOYING', error: undefined };
+    }
+    if (status.jobManagerDeploymentStatus !== 'READY') {
+      return {
+        ...status,
+        jobManagerDeploymentStatus: 'READY',
+        jobStatus: { ...status.jobStatus, jobName, jobId: randomUUID().replace(/-/g, ''), state: 'CREATED', startTime: millis, updateTime: millis },
+        clusterInfo: { 'flink-version': String(spec.flinkVersion ?? ''), 'flink-revision': 'simulated', 'total-cpu': '1.0', 'total-memory': '2147483648' },
+        error: undefined,
+      };
+    }
+    if (status.jobStatus?.state !== 'RUNNING') {
+      return { ...status, jobStatus: { ...status.jobStatus, jobName, state: 'RUNNING', updateTime: millis } };
+    }
+    return {
+      ...status,
+      lifecycleState: 'STABLE',
+      reconciliationStatus: { ...status.reconciliationStatus, lastStableSpec: status.reconciliationStatus?.lastReconciledSpec },
+    };
+  }
+  return undefined;
+}
+
+/**
+ * A simulated Flink Kubernetes Operator: it watches FlinkDeployments and moves each through the
+ * real operator's lifecycle, one step per `stepMs`, writing only the status subresource and its
+ * finalizer, as the real one does.
+ */
+export class SimOperator {
+  private readonly queue: WorkQueue;
+  private readonly faults = new Map<string, SimOperatorFault>();
+  /** When each FlinkDeployment last took a step: its own status write must not hurry the next one. */
+  private readonly lastStep = new Map<string, number>();
+  private informer: ReturnType<FlinkDeployments['informer']> | undefined;
+  private running = false;
+  private restart: NodeJS.Timeout | undefined;
+  private readonly stepMs: number;
+
+  constructor(private readonly options: SimOperatorOptions) {
+    this.stepMs = options.stepMs ?? 500;
+    this.queue = new WorkQueue({ name: 'simulated flink operator', reconcile: (key) => this.reconcile(key), log: options.log, baseDelayMs: 100, maxDelayMs: 5_000 });
+  }
+
+  /** Starts watching FlinkDeployments. */
+  start(): void {
+    this.running = true;
+    this.queue.start();
+    this.watch(0);
+  }
+
+  /** Stops watching; steps in flight finish. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.restart);
+    await this.informer?.stop().catch(() => undefined);
+    await this.queue.stop();
+  }
+
+  /** Injects a fault into a FlinkDeployment at its next step: a failed job, or a lost JobManager. */
+  inject(namespace: string, name: string, fault: SimOperatorFault): void {
+    const key = `${namespace}/${name}`;
+    this.faults.set(key, fault);
+    this.queue.add(key);
+  }
+
+  /** One step for one FlinkDeployment: finalizer, deletion, then the next lifecycle status. */
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const { deployments, log } = this.options;
+    const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
+    const deployment = await deployments.get(namespace, name);
+    if (!deployment) {
+      this.faults.delete(key);
+      this.lastStep.delete(key);
+      return;
+    }
+    const finalizers = deployment.metadata.finalizers ?? [];
+    if (deployment.metadata.deletionTimestamp) {
+      if (finalizers.includes(OPERATOR_FINALIZER)) {
+        await deployments.patch(namespace, name, {
+          metadata: { resourceVersion: deployment.metadata.resourceVersion, finalizers: finalizers.filter((f) => f !== OPERATOR_FINALIZER) },
+        });
+        log.debug('simulated operator: cleaned up', { key });
+      }
+      return;
+    }
+    if (!finalizers.includes(OPERATOR_FINALIZER)) {
+      await deployments.patch(namespace, name, { metadata: { resourceVersion: deployment.metadata.resourceVersion, finalizers: [...finalizers, OPERATOR_FINALIZER] } });
+      return;
+    }
+    const fault = this.faults.get(key);
+    const wait = (this.lastStep.get(key) ?? 0) + this.stepMs - Date.now();
+    if (wait > 0 && !fault) return { requeueAfterMs: wait };
+    const next = nextStatus(deployment, fault, new Date());
+    if (!next) return;
+    this.lastStep.set(key, Date.now());
+    await deployments.replaceStatus({ ...deployment, status: JSON.parse(JSON.stringify(next)) as FlinkDeploymentStatus });
+    if (fault) this.faults.delete(key);
+    log.debug('simulated operator: step', { key, lifecycleState: next.lifecycleState, jobManager: next.jobManagerDeploymentStatus, job: next.jobStatus?.state });
+    return { requeueAfterMs: this.stepMs };
+  }
+
+  private watch(failures: number): void {
+    if (!this.running) return;
+    const informer = this.options.deployments.informer();
+    const enqueue = (obj: { metadata?: { namespace?: string; name?: string } }) => {
+      if (obj.metadata?.namespace && obj.metadata.name) this.queue.add(`${obj.metadata.namespace}/${obj.metadata.name}`);
+    };
+    informer.on('add', enqueue);
+    informer.on('update', enqueue);
+    informer.on('delete', enqueue);
+    informer.on('connect', () => {
+      failures = 0;
+    });
+    let failed = false;
+    const onError = () => {
+      if (failed || !this.running || this.informer !== informer) return;
+      failed = true;
+      void informer.stop().catch(() => undefined);
+      this.restart = setTimeout(() => this.watch(failures + 1), Math.min(5_000, 100 * 2 ** failures));
+      this.restart.unref();
+    };
+    informer.on('error', onError);
+    this.informer = informer;
+    informer.start().catch(onError);
+  }
+}
