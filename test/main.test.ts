@@ -1,51 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { emptyDatabase, query } from './support/db.js';
 import { environment } from './support/fixtures.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-/** Starts drey as `npm start` would run it (from source, through tsx) and waits until it listens. */
-async function startDrey(env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`drey did not start:\n${output}`)), 60_000);
-    const check = () => {
-      const m = /drey is listening url=(\S+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stderr!.on('data', check);
-    child.once('exit', (code) => reject(new Error(`drey exited with ${code}:\n${output}`)));
-  });
-  return { child, url, output: () => output };
-}
-
-/** Sends a signal and waits for drey to exit; returns its exit code. */
-async function stopDrey(running: Running, signal: NodeJS.Signals): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => running.child.once('exit', (code) => resolve(code)));
-  running.child.kill(signal);
-  return exited;
-}
+import { ROOT, startDrey, stopDrey } from './support/process.js';
 
 async function postEnvironment(url: string, name: string): Promise<number> {
   const res = await fetch(`${url}/cmf/api/v1/environments`, {

@@ -116,13 +116,19 @@ describe('applications', () => {
     expect((await api.get(events('test', 'app-missing'))).status).toBe(404);
   });
 
-  it('deletes an application with 200, and its instances and events with it', async () => {
+  it('answers 200 to a delete and marks the application; while its FlinkDeployment goes, changes are refused with 409', async () => {
     await api.post(apps('test'), application('app-delete'));
     expect((await api.delete(`${apps('test')}/app-delete`)).status).toBe(200);
-    expect((await api.get(`${apps('test')}/app-delete`)).status).toBe(404);
-    expect((await api.delete(`${apps('test')}/app-delete`)).status).toBe(404);
-    const orphans = await api.prisma.applicationInstance.count({ where: { application: { name: 'app-delete' } } });
-    expect(orphans).toBe(0);
+    expect((await api.delete(`${apps('test')}/app-delete`)).status).toBe(200);
+    expect((await api.get(`${apps('test')}/app-delete`)).status).toBe(200);
+    const post = await api.post(apps('test'), application('app-delete'));
+    expect(post.status).toBe(409);
+    expect(post.body.errors[0].message).toBe("Application 'app-delete' is being deleted");
+    expect((await api.post(`${apps('test')}/app-delete/suspend`)).status).toBe(409);
+    const row = await api.prisma.application.findFirstOrThrow({ where: { name: 'app-delete' } });
+    expect(row.deletionRequestedAt).toBeInstanceOf(Date);
+    expect(await api.prisma.applicationInstance.count({ where: { applicationId: row.id } })).toBe(1);
+    expect((await api.delete(`${apps('test')}/app-missing`)).status).toBe(404);
   });
 
   it('answers 422 for a metadata.namespace other than the environment namespace, storing nothing', async () => {

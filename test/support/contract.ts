@@ -38,10 +38,11 @@ const EXTRA_STATUSES: Record<string, number[]> = {
   'DELETE /cmf/api/v1/environments/{envName}': [409],
   // missing environment or application
   'DELETE /cmf/api/v1/environments/{envName}/applications/{appName}': [404],
-  'POST /cmf/api/v1/environments/{envName}/applications/{appName}/start': [404, 422],
-  'POST /cmf/api/v1/environments/{envName}/applications/{appName}/suspend': [404, 422],
-  // the environment does not exist
-  'POST /cmf/api/v1/environments/{envName}/applications': [404],
+  // missing application, no spec.job, or the application is being deleted (issue #3)
+  'POST /cmf/api/v1/environments/{envName}/applications/{appName}/start': [404, 409, 422],
+  'POST /cmf/api/v1/environments/{envName}/applications/{appName}/suspend': [404, 409, 422],
+  // the environment does not exist; the application is being deleted (issue #3)
+  'POST /cmf/api/v1/environments/{envName}/applications': [404, 409],
   'POST /cmf/api/v1/environments/{envName}/compute-pools': [404],
   // a mapping whose metadata.name disagrees with the path
   'PUT /cmf/api/v1/environments/{envName}/secret-mappings/{name}': [422],

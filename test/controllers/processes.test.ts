@@ -1,0 +1,128 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { kubeConfigFromString } from '../../src/kube/connection.js';
+import { FlinkDeployments } from '../../src/kube/flinkDeployments.js';
+import { createLogger } from '../../src/log.js';
+import { SimCluster } from '../../src/sim/cluster.js';
+import { sharedCrdFile } from '../support/crd.js';
+import { freshDatabase } from '../support/db.js';
+import { eventually } from '../support/drey.js';
+import { application, environment } from '../support/fixtures.js';
+import { startDrey, stopDrey, type Running } from '../support/process.js';
+
+const ENVS = '/cmf/api/v1/environments';
+
+let cluster: SimCluster;
+let kube: FlinkDeployments;
+let dir: string;
+const running: Running[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'drey-procs-'));
+  cluster = await SimCluster.start({ dataDir: path.join(dir, 'cluster'), log: createLogger('warn', () => undefined), crdFile: sharedCrdFile(), stepMs: 25 });
+  kube = new FlinkDeployments({ kubeConfig: kubeConfigFromString(cluster.kubeconfig()) });
+});
+afterAll(async () => {
+  for (const r of running) if (r.child.exitCode === null) await stopDrey(r, 'SIGKILL');
+  await cluster?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A drey process against the shared simulated cluster (through its kubeconfig) and the given database. */
+async function spawnDrey(databaseUrl: string, name: string, env: Record<string, string> = {}): Promise<Running> {
+  const r = await startDrey({
+    DATABASE_URL: databaseUrl,
+    CMF_DATA_DIR: path.join(dir, name),
+    CMF_KUBE: 'kubeconfig',
+    KUBECONFIG: cluster.kubeconfigPath,
+    CMF_LEADER_LEASE_MS: '3000',
+    CMF_RESYNC_MS: '2000',
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+  running.push(r);
+  return r;
+}
+
+async function call(url: string, method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}${p}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function isLeader(r: Running): Promise<boolean> {
+  return (await call(r.url, 'GET', '/healthz')).body.controllers.leader === true;
+}
+
+async function stable(url: string, env: string, app: string): Promise<any> {
+  return eventually(`${env}/${app} STABLE`, async () => {
+    const s = (await call(url, 'GET', `${ENVS}/${env}/applications/${app}`)).body?.status;
+    return s?.lifecycleState === 'STABLE' && s.jobStatus?.state === 'RUNNING' ? s : undefined;
+  }, 40_000);
+}
+
+describe('drey processes sharing one database', () => {
+  it('converges after being killed in the middle of applying a FlinkDeployment, with nothing duplicated or lost', async () => {
+    const db = await freshDatabase();
+    const first = await spawnDrey(db, 'killed');
+    await eventually('the first drey to lead', async () => ((await isLeader(first)) ? true : undefined));
+    expect((await call(first.url, 'POST', ENVS, environment('crash', 'flink-crash'))).status).toBe(201);
+    const hits = cluster.apiServer.faults.hits;
+    cluster.apiServer.faults.add({ method: 'PATCH', resource: 'flinkdeployments', name: 'app-crash', delayMs: 4000, times: 1 });
+    expect((await call(first.url, 'POST', `${ENVS}/crash/applications`, application('app-crash'))).status).toBe(201);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await stopDrey(first, 'SIGKILL')).toBeNull();
+
+    const second = await spawnDrey(db, 'restarted');
+    const status = await stable(second.url, 'crash', 'app-crash');
+    expect(cluster.apiServer.faults.hits - hits).toBe(1);
+    expect((await kube.list('drey.dev/application=app-crash')).length).toBe(1);
+    const events = (await call(second.url, 'GET', `/cmf/api/v1alpha1/environments/crash/applications/app-crash/events?size=100`)).body.items;
+    const keys = events.map((e: any) => `${e.status.type}:${e.status.data?.newStatus ?? ''}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys).toEqual(expect.arrayContaining(['CMF_STATUS:', 'CLUSTER_STATUS:STABLE', 'JOB_STATUS:RUNNING']));
+    const instances = (await call(second.url, 'GET', `${ENVS}/crash/applications/app-crash/instances`)).body.items;
+    expect(instances).toHaveLength(1);
+    expect(instances[0].status.jobStatus.state).toBe('RUNNING');
+    expect(status.currentDeployedInstanceName).toBe(instances[0].metadata.name);
+    await stopDrey(second, 'SIGTERM');
+  }, 120_000);
+
+  it('runs the controllers on exactly one of two processes, and the other takes over when the leader dies', async () => {
+    const db = await freshDatabase();
+    const defaultLease = { CMF_LEADER_LEASE_MS: '' };
+    const a = await spawnDrey(db, 'a', defaultLease);
+    const b = await spawnDrey(db, 'b', defaultLease);
+    const leaders = await eventually('a leader', async () => {
+      const flags = [await isLeader(a), await isLeader(b)];
+      return flags.includes(true) ? flags : undefined;
+    });
+    expect(leaders.filter(Boolean)).toHaveLength(1);
+    const [leader, follower] = leaders[0] ? [a, b] : [b, a];
+
+    expect((await call(follower.url, 'POST', ENVS, environment('ha', 'flink-ha'))).status).toBe(201);
+    expect((await call(follower.url, 'POST', `${ENVS}/ha/applications`, application('app-one'))).status).toBe(201);
+    await stable(follower.url, 'ha', 'app-one');
+    expect(leader.output()).toMatch(/applied FlinkDeployment key=ha\/app-one/);
+    expect(follower.output()).not.toMatch(/applied FlinkDeployment/);
+    expect(await isLeader(follower)).toBe(false);
+
+    const killedAt = Date.now();
+    await stopDrey(leader, 'SIGKILL');
+    await eventually('the follower to take over', async () => ((await isLeader(follower)) ? true : undefined), 20_000);
+    const takeoverMs = Date.now() - killedAt;
+    console.log(`leader takeover after SIGKILL: ${takeoverMs} ms (default lease, 10 s)`);
+    expect(takeoverMs).toBeLessThan(15_000);
+
+    expect((await call(follower.url, 'POST', `${ENVS}/ha/applications`, application('app-two'))).status).toBe(201);
+    await stable(follower.url, 'ha', 'app-two');
+    expect(follower.output()).toMatch(/applied FlinkDeployment key=ha\/app-two/);
+    expect((await kube.list('drey.dev/environment=ha')).map((d) => d.metadata.name).sort()).toEqual(['app-one', 'app-two']);
+    await stopDrey(follower, 'SIGTERM');
+  }, 120_000);
+});

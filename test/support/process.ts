@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sharedCrdFile } from './crd.js';
+
+/** The project's root, where drey runs from. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface Running {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Starts drey as `npm start` would run it (from source, through tsx) and waits until it listens. */
+export async function startDrey(env: Record<string, string>): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', CMF_SIM_CRD: sharedCrdFile() ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`drey did not start:\n${output}`)), 60_000);
+    const check = () => {
+      const m = /drey is listening url=(\S+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    child.stderr!.on('data', check);
+    child.once('exit', (code) => reject(new Error(`drey exited with ${code}:\n${output}`)));
+  });
+  return { child, url, output: () => output };
+}
+
+/** Sends a signal and waits for drey to exit; returns its exit code. */
+export async function stopDrey(running: Running, signal: NodeJS.Signals): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => running.child.once('exit', (code) => resolve(code)));
+  running.child.kill(signal);
+  return exited;
+}
+
