@@ -234,3 +234,9 @@ export class ResourceRegistry {
     return out;
   }
 }
+
+/** An object as served at a type's version: `apiVersion` and `kind` first, stored fields after. */
+export function present(type: ResourceType, obj: KubeObject): KubeObject {
+  const { apiVersion: _apiVersion, kind: _kind, metadata, ...rest } = obj;
+  return { apiVersion: groupVersion(type), kind: type.kind, metadata, ...rest };
+}

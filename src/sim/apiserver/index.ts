@@ -1,0 +1,133 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../log.js';
+import { Admission } from './admission.js';
+import { createServingCertificate } from './certificate.js';
+import { Deleter } from './deletion.js';
+import { FaultInjector, type SimFaults } from './faults.js';
+import { RequestHandler } from './handler.js';
+import { timestamp } from './json.js';
+import { kubeconfigYaml } from './kubeconfig.js';
+import { OpenApi } from './openapi.js';
+import { ResourceRegistry, storageKey } from './registry.js';
+import { StateFile } from './state.js';
+import { ObjectStore } from './store.js';
+import { WatchHub } from './watch.js';
+import { Writer } from './writes.js';
+
+export type { SimFaultRule, SimFaults } from './faults.js';
+export { ResourceRegistry, typesFromCrd, type ResourceType, type PrinterColumn } from './registry.js';
+export { CONTEXT_NAME } from './kubeconfig.js';
+
+/** Options of the simulated Kubernetes API server. */
+export interface SimApiServerOptions {
+  log: Logger;
+  /** CustomResourceDefinitions (apiextensions.k8s.io/v1 objects, already parsed) served besides the built-in kinds. */
+  crds: unknown[];
+  /** Interface to listen on; loopback by default so nothing outside this machine can reach it. */
+  host?: string;
+  /** Port; 0 (the default) picks a free one. */
+  port?: number;
+  /** JSON file the objects are saved to (debounced, atomic rename) and loaded from at start, so a restart keeps them. Optional. */
+  stateFile?: string;
+  /** Watch events kept; a watch from an older resourceVersion gets 410 Gone. Default 1000. */
+  historyLimit?: number;
+}
+
+/** A Kubernetes API server in this process, speaking as much of the API as drey and kubectl use. */
+export class SimApiServer {
+  /** Injected failures for tests. */
+  readonly faults: SimFaults;
+
+  private constructor(
+    private readonly server: Server,
+    /** Base URL, e.g. https://127.0.0.1:PORT (https because kubectl sends a bearer token over TLS only). */
+    readonly url: string,
+    private readonly token: string,
+    private readonly caPem: string,
+    private readonly store: ObjectStore,
+    private readonly watches: WatchHub,
+    private readonly handler: RequestHandler,
+    private readonly state: StateFile | undefined,
+    faults: FaultInjector,
+    private readonly log: Logger,
+  ) {
+    this.faults = faults;
+  }
+
+  /** Loads the saved objects (if any), makes sure `default` exists, and listens. */
+  static async start(options: SimApiServerOptions): Promise<SimApiServer> {
+    const { log } = options;
+    const registry = new ResourceRegistry({ crds: options.crds });
+    const state = options.stateFile ? new StateFile({ path: options.stateFile, log }) : undefined;
+    const store: ObjectStore = new ObjectStore({
+      historyLimit: options.historyLimit ?? 1000,
+      ...(state ? { onChange: () => state.schedule(() => store.snapshot()) } : {}),
+    });
+    const saved = state?.load();
+    if (saved) store.restore(saved);
+    const nsType = registry.find('', 'v1', 'namespaces')!;
+    if (!store.get(storageKey(nsType), undefined, 'default')) {
+      store.put(storageKey(nsType), {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'default', uid: randomUUID(), creationTimestamp: timestamp(), labels: { 'kubernetes.io/metadata.name': 'default' } },
+        spec: { finalizers: ['kubernetes'] },
+        status: { phase: 'Active' },
+      });
+    }
+    const admission = new Admission({ registry });
+    const deleter = new Deleter({ store, registry });
+    const writer = new Writer({ store, registry, admission, deleter });
+    const watches = new WatchHub({ store });
+    const faults = new FaultInjector();
+    const token = randomBytes(32).toString('hex');
+    let address = '';
+    const openapi = new OpenApi({ registry });
+    const handler = new RequestHandler({ log, token, registry, store, admission, writer, deleter, watches, faults, openapi, serverAddress: () => address });
+    const host = options.host ?? '127.0.0.1';
+    const tls = createServingCertificate(['127.0.0.1', '::1', 'localhost', ...(host === '0.0.0.0' || host === '::' ? [] : [host])]);
+    const server = createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => void handler.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as AddressInfo).port;
+    const urlHost = host.includes(':') ? `[${host}]` : host;
+    address = `${urlHost}:${port}`;
+    const url = `https://${address}`;
+    log.info('simulated Kubernetes API server listening', { url, crds: options.crds.length, stateFile: options.stateFile });
+    return new SimApiServer(server, url, token, tls.caPem, store, watches, handler, state, faults, log);
+  }
+
+  /** kubeconfig YAML text (cluster with the CA + user with the bearer token the server requires + context 'drey-simulated', current-context set). */
+  kubeconfig(): string {
+    return kubeconfigYaml({ server: this.url, token: this.token, caPem: this.caPem });
+  }
+
+  /** Forgets the watch history, so any watch from an earlier resourceVersion answers 410 Gone. */
+  compactHistory(): void {
+    this.store.compact();
+  }
+
+  /** Ends every open watch stream abruptly (as a restarting apiserver or a proxy timeout would). */
+  dropWatches(): void {
+    this.watches.dropAll();
+  }
+
+  /** Ends watches, closes the server and writes the state file. */
+  async close(): Promise<void> {
+    this.watches.endAll();
+    this.handler.releaseHanging();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    await this.state?.flush();
+    this.log.info('simulated Kubernetes API server stopped', { url: this.url });
+  }
+}
