@@ -13,6 +13,7 @@ beforeAll(async () => {
   drey = await startDrey();
 });
 afterAll(async () => {
+  if (process.env.DREY_DEBUG) console.log(drey.logs.filter((l) => !l.includes('DEBUG request')).join('').slice(-6000));
   await drey?.stop();
 });
 

@@ -57,6 +57,23 @@ interface Operation {
   responses: Record<string, { content?: Record<string, { schema: object }> }>;
 }
 
+type Components = { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[]; additionalProperties?: boolean }> };
+
+/**
+ * `EventData` is a `oneOf` of two schemas that both accept any object, so read literally no
+ * `data` could ever match exactly one. CMF's generated SDK (which the CLI uses) decodes each
+ * alternative strictly, so `{newStatus}` is the first and `{exceptionString}` the second: the
+ * check follows the SDK.
+ */
+function strictEventData(components: Components): void {
+  for (const name of ['EventDataNewStatus', 'EventDataJobException']) {
+    const schema = components.schemas[name];
+    if (!schema?.properties) continue;
+    schema.required = Object.keys(schema.properties);
+    schema.additionalProperties = false;
+  }
+}
+
 /** Checks responses against the CMF OpenAPI 2.0 contract. */
 export class Contract {
   private readonly ajv: Ajv;
@@ -71,6 +88,7 @@ export class Contract {
     this.ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(this.ajv);
     for (const format of ['yamlorjson', 'sort', 'pageable']) this.ajv.addFormat(format, true);
+    strictEventData(doc.components as Components);
     this.ajv.addSchema({ $id: 'cmf', components: doc.components });
     for (const [template, methods] of Object.entries(doc.paths)) {
       const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
