@@ -214,7 +214,7 @@ export class SchemaValidator {
       }
     }
     applyDefaults(obj, this.options.schema, true);
-    return unknown;
+    return unknown.sort();
   }
 
   /** The causes of an Invalid answer; empty when the object fits. */

@@ -199,8 +199,8 @@ export class Writer {
   update(target: WriteTarget, body: unknown): WriteResult {
     this.subresourceAllowed(target);
     if (!isObject(body)) throw badRequest('the body of the request must be an object');
-    const old = this.existing(target);
     const obj = this.checkIdentity(target, clone(body));
+    const old = this.existing(target);
     const { type } = target;
     const rv = obj.metadata.resourceVersion;
     if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion) throw conflict(type.plural, type.group, target.name!);
