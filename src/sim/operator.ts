@@ -13,7 +13,10 @@ export interface SimOperatorOptions {
 }
 
 /** A fault to inject into one FlinkDeployment at its next reconcile. */
-export type SimOperatorFault = { kind: 'job-failed'; exception: string } | { kind: 'jobmanager-lost' };
+export type SimOperatorFault =
+  | { kind: 'job-failed'; exception: string }
+  /** The JobManager disappears; recovery starts after `forMs` (default: one step). */
+  | { kind: 'jobmanager-lost'; forMs?: number };
 
 /** The last reconciled spec as the real operator records it: the spec plus `resource_metadata`. */
 function reconciledSpecJson(deployment: FlinkDeployment): string {
@@ -128,6 +131,14 @@ export function nextStatus(deployment: FlinkDeployment, fault: SimOperatorFault 
     }
     return { ...status, lifecycleState: 'UPGRADING', reconciliationStatus: { ...status.reconciliationStatus, state: 'UPGRADING' }, error: undefined };
   }
+  if (status.lifecycleState === 'UPGRADING') {
+    // the spec went back to what runs while an upgrade was pending: redeploy it
+    return suspended ? suspendedStatus() : deploying();
+  }
+  if (status.observedGeneration !== generation) {
+    // a change that left the spec as it was (edited and put back): only the generation moved on
+    return { ...status, observedGeneration: generation, reconciliationStatus: { ...status.reconciliationStatus, ...reconciled, state: status.reconciliationStatus?.state ?? 'DEPLOYED' } };
+  }
   if (status.lifecycleState === 'DEPLOYED') {
     if (status.jobManagerDeploymentStatus === 'MISSING') {
       return { ...status, jobManagerDeploymentStatus: 'DEPLOYING', error: undefined };
@@ -224,7 +235,7 @@ export class SimOperator {
     if (wait > 0 && !fault) return { requeueAfterMs: wait };
     const next = nextStatus(deployment, fault, new Date());
     if (!next) return;
-    this.lastStep.set(key, Date.now());
+    this.lastStep.set(key, Date.now() + (fault?.kind === 'jobmanager-lost' ? (fault.forMs ?? 0) : 0));
     await deployments.replaceStatus({ ...deployment, status: JSON.parse(JSON.stringify(next)) as FlinkDeploymentStatus });
     if (fault) this.faults.delete(key);
     log.debug('simulated operator: step', { key, lifecycleState: next.lifecycleState, jobManager: next.jobManagerDeploymentStatus, job: next.jobStatus?.state });

@@ -168,10 +168,12 @@ describe('the application controller under faults', () => {
   });
 
   it('recovers from a lost JobManager', async () => {
-    drey.drey.sim!.operator.inject('flink-faults', 'app-500', { kind: 'jobmanager-lost' });
+    drey.drey.sim!.operator.inject('flink-faults', 'app-500', { kind: 'jobmanager-lost', forMs: 1000 });
     await eventually('the JobManager MISSING', async () => ((await status('app-500'))?.jobManagerDeploymentStatus === 'MISSING' ? true : undefined));
     await stable('app-500');
     expect((await status('app-500')).error).toBeUndefined();
+    const events = (await drey.get(`/cmf/api/v1alpha1/environments/faults/applications/app-500/events?size=100`)).body.items;
+    expect(events.map((e: any) => e.status.message)).toContain('Missing JobManager deployment');
   });
 
   it('records a spec the cluster refuses on the status, and creates nothing', async () => {
