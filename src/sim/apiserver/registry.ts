@@ -42,8 +42,6 @@ export function storageKey(type: { group: string; plural: string }): string {
   return `${type.group}/${type.plural}`;
 }
 
-const VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
-
 function dataCount(obj: KubeObject): number {
   const data = isObject(obj.data) ? Object.keys(obj.data).length : 0;
   const binary = isObject(obj.binaryData) ? Object.keys(obj.binaryData).length : 0;

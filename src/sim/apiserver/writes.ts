@@ -164,7 +164,8 @@ export class Writer {
   }
 
   private insert(target: WriteTarget, obj: KubeObject, warnings: string[], managed: (o: KubeObject) => ManagedFieldsEntry[]): WriteResult {
-    const { type, store } = { type: target.type, store: this.options.store };
+    const { type } = target;
+    const { store } = this.options;
     const name = obj.metadata.name!;
     normalize(type, obj, true);
     if (type.statusSubresource && type.kind !== 'Namespace') delete obj.status;
