@@ -24,7 +24,7 @@ beforeAll(async () => {
   kube = new FlinkDeployments({ kubeConfig: kubeConfigFromString(cluster.kubeconfig()) });
 });
 afterAll(async () => {
-  for (const r of running) if (r.child.exitCode === null) await stopDrey(r, 'SIGKILL');
+  for (const r of running) if (r.child.exitCode === null && r.child.signalCode === null) await stopDrey(r, 'SIGKILL');
   await cluster?.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -105,10 +105,10 @@ describe('drey processes sharing one database', () => {
     expect(leaders.filter(Boolean)).toHaveLength(1);
     const [leader, follower] = leaders[0] ? [a, b] : [b, a];
 
-    expect((await call(follower.url, 'POST', ENVS, environment('ha', 'flink-ha'))).status).toBe(201);
-    expect((await call(follower.url, 'POST', `${ENVS}/ha/applications`, application('app-one'))).status).toBe(201);
-    await stable(follower.url, 'ha', 'app-one');
-    expect(leader.output()).toMatch(/applied FlinkDeployment key=ha\/app-one/);
+    expect((await call(follower.url, 'POST', ENVS, environment('ha-env', 'flink-ha'))).status).toBe(201);
+    expect((await call(follower.url, 'POST', `${ENVS}/ha-env/applications`, application('app-one'))).status).toBe(201);
+    await stable(follower.url, 'ha-env', 'app-one');
+    expect(leader.output()).toMatch(/applied FlinkDeployment key=ha-env\/app-one/);
     expect(follower.output()).not.toMatch(/applied FlinkDeployment/);
     expect(await isLeader(follower)).toBe(false);
 
@@ -119,10 +119,10 @@ describe('drey processes sharing one database', () => {
     console.log(`leader takeover after SIGKILL: ${takeoverMs} ms (default lease, 10 s)`);
     expect(takeoverMs).toBeLessThan(15_000);
 
-    expect((await call(follower.url, 'POST', `${ENVS}/ha/applications`, application('app-two'))).status).toBe(201);
-    await stable(follower.url, 'ha', 'app-two');
-    expect(follower.output()).toMatch(/applied FlinkDeployment key=ha\/app-two/);
-    expect((await kube.list('drey.dev/environment=ha')).map((d) => d.metadata.name).sort()).toEqual(['app-one', 'app-two']);
+    expect((await call(follower.url, 'POST', `${ENVS}/ha-env/applications`, application('app-two'))).status).toBe(201);
+    await stable(follower.url, 'ha-env', 'app-two');
+    expect(follower.output()).toMatch(/applied FlinkDeployment key=ha-env\/app-two/);
+    expect((await kube.list('drey.dev/environment=ha-env')).map((d) => d.metadata.name).sort()).toEqual(['app-one', 'app-two']);
     await stopDrey(follower, 'SIGTERM');
   }, 120_000);
 });
