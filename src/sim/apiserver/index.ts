@@ -35,25 +35,30 @@ export interface SimApiServerOptions {
   historyLimit?: number;
 }
 
+/** What a started server holds on to. */
+interface ServerParts {
+  server: Server;
+  url: string;
+  token: string;
+  caPem: string;
+  store: ObjectStore;
+  watches: WatchHub;
+  handler: RequestHandler;
+  state: StateFile | undefined;
+  faults: FaultInjector;
+  log: Logger;
+}
+
 /** A Kubernetes API server in this process, speaking as much of the API as drey and kubectl use. */
 export class SimApiServer {
   /** Injected failures for tests. */
   readonly faults: SimFaults;
+  /** Base URL, e.g. https://127.0.0.1:PORT (https because kubectl sends a bearer token over TLS only). */
+  readonly url: string;
 
-  private constructor(
-    private readonly server: Server,
-    /** Base URL, e.g. https://127.0.0.1:PORT (https because kubectl sends a bearer token over TLS only). */
-    readonly url: string,
-    private readonly token: string,
-    private readonly caPem: string,
-    private readonly store: ObjectStore,
-    private readonly watches: WatchHub,
-    private readonly handler: RequestHandler,
-    private readonly state: StateFile | undefined,
-    faults: FaultInjector,
-    private readonly log: Logger,
-  ) {
-    this.faults = faults;
+  private constructor(private readonly parts: ServerParts) {
+    this.faults = parts.faults;
+    this.url = parts.url;
   }
 
   /** Loads the saved objects (if any), makes sure `default` exists, and listens. */
@@ -101,33 +106,34 @@ export class SimApiServer {
     address = `${urlHost}:${port}`;
     const url = `https://${address}`;
     log.info('simulated Kubernetes API server listening', { url, crds: options.crds.length, stateFile: options.stateFile });
-    return new SimApiServer(server, url, token, tls.caPem, store, watches, handler, state, faults, log);
+    return new SimApiServer({ server, url, token, caPem: tls.caPem, store, watches, handler, state, faults, log });
   }
 
   /** kubeconfig YAML text (cluster with the CA + user with the bearer token the server requires + context 'drey-simulated', current-context set). */
   kubeconfig(): string {
-    return kubeconfigYaml({ server: this.url, token: this.token, caPem: this.caPem });
+    return kubeconfigYaml({ server: this.url, token: this.parts.token, caPem: this.parts.caPem });
   }
 
   /** Forgets the watch history, so any watch from an earlier resourceVersion answers 410 Gone. */
   compactHistory(): void {
-    this.store.compact();
+    this.parts.store.compact();
   }
 
   /** Ends every open watch stream abruptly (as a restarting apiserver or a proxy timeout would). */
   dropWatches(): void {
-    this.watches.dropAll();
+    this.parts.watches.dropAll();
   }
 
   /** Ends watches, closes the server and writes the state file. */
   async close(): Promise<void> {
-    this.watches.endAll();
-    this.handler.releaseHanging();
+    const { server, watches, handler, state, log } = this.parts;
+    watches.endAll();
+    handler.releaseHanging();
     await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
+      server.close(() => resolve());
+      server.closeAllConnections();
     });
-    await this.state?.flush();
-    this.log.info('simulated Kubernetes API server stopped', { url: this.url });
+    await state?.flush();
+    log.info('simulated Kubernetes API server stopped', { url: this.url });
   }
 }
