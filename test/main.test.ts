@@ -42,7 +42,7 @@ describe('drey as a process', () => {
 
   it('keeps the data across a restart on the same data directory, and stops on SIGINT', async () => {
     const drey = await startDrey({ CMF_DATA_DIR: dataDir });
-    expect(drey.output()).toMatch(/migrations applied applied=none alreadyApplied=1/);
+    expect(drey.output()).toMatch(/migrations applied applied=none alreadyApplied=\d+/);
     const res = await fetch(`${drey.url}/cmf/api/v1/environments/kept-env`);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { name: string }).name).toBe('kept-env');
