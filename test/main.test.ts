@@ -21,6 +21,8 @@ function postgresRunning(dataDir: string): boolean {
   return existsSync(pidFile);
 }
 
+jest.setTimeout(90_000);
+
 describe('drey as a process', () => {
   let dataDir: string;
   beforeAll(async () => {

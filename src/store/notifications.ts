@@ -17,6 +17,7 @@ export interface ListenOptions {
  */
 export function listen({ databaseUrl, channel, onMessage, onConnected, log }: ListenOptions): () => Promise<void> {
   let client: pg.Client | undefined;
+  let connecting: pg.Client | undefined;
   let closed = false;
   let failures = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -28,6 +29,7 @@ export function listen({ databaseUrl, channel, onMessage, onConnected, log }: Li
       if (n.channel === channel && n.payload) onMessage(n.payload);
     });
     c.on('error', () => undefined);
+    connecting = c;
     c.on('end', () => {
       if (closed || client !== c) return;
       client = undefined;
@@ -44,9 +46,12 @@ export function listen({ databaseUrl, channel, onMessage, onConnected, log }: Li
       failures = 0;
       onConnected();
     } catch (err) {
-      log.warn('database notifications unavailable, retrying', { channel, error: (err as Error).message });
       await c.end().catch(() => undefined);
+      if (closed) return;
+      log.warn('database notifications unavailable, retrying', { channel, error: (err as Error).message });
       retry();
+    } finally {
+      if (connecting === c) connecting = undefined;
     }
   };
   const retry = () => {
@@ -59,6 +64,6 @@ export function listen({ databaseUrl, channel, onMessage, onConnected, log }: Li
   return async () => {
     closed = true;
     clearTimeout(timer);
-    await client?.end().catch(() => undefined);
+    await Promise.all([client?.end(), connecting?.end()].map((p) => p?.catch(() => undefined)));
   };
 }

@@ -20,6 +20,7 @@ const kubectlPath = findKubectl();
 const dir = sharedDir();
 const crdFile = dir && path.join(dir, 'reference', 'flinkdeployments.flink.apache.org-v1.yml');
 const crd = crdFile && existsSync(crdFile) ? yaml.load(readFileSync(crdFile, 'utf8')) : undefined;
+if (!kubectlPath && process.env.CI) throw new Error('CI needs kubectl (Debian package kubernetes-client): .ci/run installs it');
 if (!kubectlPath) process.stderr.write('\nSKIPPED kubectl tests: kubectl not installed (Debian package kubernetes-client)\n');
 if (!crd) process.stderr.write('\nSKIPPED kubectl tests: reference/flinkdeployments.flink.apache.org-v1.yml is missing (set DREY_SHARED_DIR)\n');
 const describeIf = kubectlPath && crd ? describe : describe.skip;

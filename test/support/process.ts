@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sharedCrdFile } from './crd.js';
@@ -22,6 +23,7 @@ export async function startDrey(env: Record<string, string>): Promise<Running> {
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  if (process.env.DREY_PROC_LOG) child.once('exit', () => appendFileSync(process.env.DREY_PROC_LOG!, `--- pid ${child.pid}\n${output}`));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`drey did not start:\n${output}`)), 60_000);
     const check = () => {
