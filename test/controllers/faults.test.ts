@@ -70,6 +70,7 @@ describe('the application controller under faults', () => {
     await drey.post(apps, application('app-slow'));
     await eventually('app-slow to converge after a timeout', async () => ((await status('app-slow'))?.lifecycleState === 'STABLE' ? true : undefined), 40_000);
     await expectOneDeployment('app-slow');
+    await expectSecondPassWritesNothing('app-slow');
   }, 60_000);
 
   it('converges when watches are dropped and the watch history is compacted (410 Gone)', async () => {
@@ -135,6 +136,8 @@ describe('the application controller under faults', () => {
       'someone-else',
     );
     await eventually('the orphan to go', async () => ((await drey.kube.get('flink-faults', 'app-orphan')) ? undefined : true));
+    await expectSecondPassWritesNothing('app-orphan');
+    expect(await drey.kube.get('flink-faults', 'app-orphan')).toBeUndefined();
   });
 
   it('leaves alone a FlinkDeployment drey does not manage, and says so on the application', async () => {
@@ -147,6 +150,8 @@ describe('the application controller under faults', () => {
     expect(theirs.metadata.labels?.['app.kubernetes.io/managed-by']).toBeUndefined();
     await drey.kube.delete('flink-faults', 'app-taken');
     await stable('app-taken');
+    expect((await status('app-taken')).error).toBeUndefined();
+    await expectSecondPassWritesNothing('app-taken');
   });
 
   it('records a failed job: FAILED, with a JOB_EXCEPTION event carrying the exception', async () => {
@@ -174,6 +179,7 @@ describe('the application controller under faults', () => {
     expect((await status('app-500')).error).toBeUndefined();
     const events = (await drey.get(`/cmf/api/v1alpha1/environments/faults/applications/app-500/events?size=100`)).body.items;
     expect(events.map((e: any) => e.status.message)).toContain('Missing JobManager deployment');
+    await expectSecondPassWritesNothing('app-500');
   });
 
   it('records a spec the cluster refuses on the status, and creates nothing', async () => {
