@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import type { FlinkDeployments } from '../kube/flinkDeployments.js';
+import { restartingWatch } from '../kube/watch.js';
 import { APPLICATION_CHANNEL } from '../store/applications.js';
 import type { Store } from '../store/index.js';
 import { listen } from '../store/notifications.js';
@@ -26,10 +27,8 @@ export class ControllerManager {
   readonly applications: ApplicationController;
   private readonly queue: WorkQueue;
   private stopListening: (() => Promise<void>) | undefined;
-  private informer: ReturnType<FlinkDeployments['informer']> | undefined;
+  private stopWatching: (() => Promise<void>) | undefined;
   private resync: NodeJS.Timeout | undefined;
-  private informerRestart: NodeJS.Timeout | undefined;
-  private running = false;
 
   constructor(private readonly options: ControllerManagerOptions) {
     this.applications = new ApplicationController({ store: options.store, deployments: options.deployments, log: options.log });
@@ -39,7 +38,6 @@ export class ControllerManager {
   /** Starts watching and reconciling. */
   async start(): Promise<void> {
     const { log, databaseUrl, resyncMs = 30_000 } = this.options;
-    this.running = true;
     this.queue.start();
     this.stopListening = listen({
       databaseUrl,
@@ -48,7 +46,16 @@ export class ControllerManager {
       onConnected: () => void this.enqueueAll(),
       log,
     });
-    this.startInformer(0);
+    this.stopWatching = restartingWatch({
+      deployments: this.options.deployments,
+      labelSelector: MANAGED_SELECTOR,
+      onChange: (obj) => {
+        const key = keyOf(obj);
+        if (key) this.queue.add(key);
+      },
+      onRestart: () => void this.enqueueAll(),
+      log,
+    });
     this.resync = setInterval(() => void this.enqueueAll(), resyncMs);
     this.resync.unref();
     await this.enqueueAll();
@@ -56,12 +63,9 @@ export class ControllerManager {
 
   /** Stops watching; reconciles in flight finish first. */
   async stop(): Promise<void> {
-    this.running = false;
     clearInterval(this.resync);
-    clearTimeout(this.informerRestart);
     await this.stopListening?.();
-    await this.informer?.stop().catch(() => undefined);
-    this.informer = undefined;
+    await this.stopWatching?.();
     await this.queue.stop();
   }
 
@@ -76,36 +80,5 @@ export class ControllerManager {
     } catch (err) {
       this.options.log.warn('resync failed', { error: (err as Error).message });
     }
-  }
-
-  private startInformer(failures: number): void {
-    if (!this.running) return;
-    const informer = this.options.deployments.informer(MANAGED_SELECTOR);
-    const enqueue = (obj: unknown) => {
-      const key = keyOf(obj as Parameters<typeof keyOf>[0]);
-      if (key) this.queue.add(key);
-    };
-    informer.on('add', enqueue);
-    informer.on('update', enqueue);
-    informer.on('delete', enqueue);
-    informer.on('connect', () => {
-      failures = 0;
-    });
-    let failed = false;
-    const onError = (err: unknown) => {
-      if (failed || !this.running || this.informer !== informer) return;
-      failed = true;
-      const delay = Math.min(30_000, 250 * 2 ** failures) * (0.5 + Math.random());
-      this.options.log.warn('FlinkDeployment watch failed, restarting', { inMs: Math.round(delay), error: (err as Error)?.message });
-      void informer.stop().catch(() => undefined);
-      this.informerRestart = setTimeout(() => {
-        void this.enqueueAll();
-        this.startInformer(failures + 1);
-      }, delay);
-      this.informerRestart.unref();
-    };
-    informer.on('error', onError);
-    this.informer = informer;
-    informer.start().catch(onError);
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { WorkQueue, type ReconcileResult } from '../controllers/queue.js';
 import { canonicalJson, isObject } from '../domain/objects.js';
+import { restartingWatch } from '../kube/watch.js';
 import { OPERATOR_FINALIZER, type FlinkDeployment, type FlinkDeploymentStatus, type FlinkDeployments } from '../kube/flinkDeployments.js';
 
 /** Options of the simulated Flink operator. */
@@ -174,9 +175,7 @@ export class SimOperator {
   private readonly faults = new Map<string, SimOperatorFault>();
   /** When each FlinkDeployment last took a step: its own status write must not hurry the next one. */
   private readonly lastStep = new Map<string, number>();
-  private informer: ReturnType<FlinkDeployments['informer']> | undefined;
-  private running = false;
-  private restart: NodeJS.Timeout | undefined;
+  private stopWatching: (() => Promise<void>) | undefined;
   private readonly stepMs: number;
 
   constructor(private readonly options: SimOperatorOptions) {
@@ -186,16 +185,20 @@ export class SimOperator {
 
   /** Starts watching FlinkDeployments. */
   start(): void {
-    this.running = true;
     this.queue.start();
-    this.watch(0);
+    this.stopWatching = restartingWatch({
+      deployments: this.options.deployments,
+      onChange: (obj) => {
+        if (obj.metadata?.namespace && obj.metadata.name) this.queue.add(`${obj.metadata.namespace}/${obj.metadata.name}`);
+      },
+      log: this.options.log,
+      maxDelayMs: 5_000,
+    });
   }
 
   /** Stops watching; steps in flight finish. */
   async stop(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.restart);
-    await this.informer?.stop().catch(() => undefined);
+    await this.stopWatching?.();
     await this.queue.stop();
   }
 
@@ -240,30 +243,5 @@ export class SimOperator {
     if (fault) this.faults.delete(key);
     log.debug('simulated operator: step', { key, lifecycleState: next.lifecycleState, jobManager: next.jobManagerDeploymentStatus, job: next.jobStatus?.state });
     return { requeueAfterMs: this.stepMs };
-  }
-
-  private watch(failures: number): void {
-    if (!this.running) return;
-    const informer = this.options.deployments.informer();
-    const enqueue = (obj: { metadata?: { namespace?: string; name?: string } }) => {
-      if (obj.metadata?.namespace && obj.metadata.name) this.queue.add(`${obj.metadata.namespace}/${obj.metadata.name}`);
-    };
-    informer.on('add', enqueue);
-    informer.on('update', enqueue);
-    informer.on('delete', enqueue);
-    informer.on('connect', () => {
-      failures = 0;
-    });
-    let failed = false;
-    const onError = () => {
-      if (failed || !this.running || this.informer !== informer) return;
-      failed = true;
-      void informer.stop().catch(() => undefined);
-      this.restart = setTimeout(() => this.watch(failures + 1), Math.min(5_000, 100 * 2 ** failures));
-      this.restart.unref();
-    };
-    informer.on('error', onError);
-    this.informer = informer;
-    informer.start().catch(onError);
   }
 }

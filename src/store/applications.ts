@@ -68,18 +68,25 @@ async function record(tx: Tx, applicationId: string, at: Date, instance: NewInst
     });
     await prune(tx, 'applicationInstance', applicationId);
   }
-  await tx.applicationEvent.create({
-    data: {
-      id: event.id,
-      applicationId,
-      instanceName: event.instanceName,
-      type: event.type,
-      message: event.message,
-      data: nullableJson(event.data),
-      createdAt: at,
-    },
-  });
-  await prune(tx, 'applicationEvent', applicationId);
+  await addEvents(tx, applicationId, [event], at);
+}
+
+/** Appends events to an application's history, keeping the newest KEPT_PER_APPLICATION. */
+async function addEvents(tx: Tx, applicationId: string, events: NewEvent[], at: Date): Promise<void> {
+  for (const event of events) {
+    await tx.applicationEvent.create({
+      data: {
+        id: event.id,
+        applicationId,
+        instanceName: event.instanceName,
+        type: event.type,
+        message: event.message,
+        data: nullableJson(event.data),
+        createdAt: at,
+      },
+    });
+  }
+  if (events.length) await prune(tx, 'applicationEvent', applicationId);
 }
 
 /** Deletes all but the newest KEPT_PER_APPLICATION rows of an application's instances or events. */
@@ -212,20 +219,7 @@ export function applicationStore(db: PrismaClient) {
             data: { jobStatus: nullableJson(observation.instanceJobStatus.jobStatus), updatedAt: at },
           });
         }
-        for (const event of observation.events) {
-          await tx.applicationEvent.create({
-            data: {
-              id: event.id,
-              applicationId,
-              instanceName: event.instanceName,
-              type: event.type,
-              message: event.message,
-              data: nullableJson(event.data),
-              createdAt: at,
-            },
-          });
-        }
-        if (observation.events.length) await prune(tx, 'applicationEvent', applicationId);
+        await addEvents(tx, applicationId, observation.events, at);
       });
     },
 
