@@ -69,11 +69,6 @@ export class ControllerManager {
     await this.queue.stop();
   }
 
-  /** True when no key is queued, waiting or being reconciled. */
-  get idle(): boolean {
-    return this.queue.idle;
-  }
-
   private async enqueueAll(): Promise<void> {
     try {
       for (const key of await this.applications.keys()) this.queue.add(key);

@@ -90,11 +90,6 @@ export class WorkQueue {
     this.timers.set(key, timer);
   }
 
-  /** True when nothing is queued, waiting or running. */
-  get idle(): boolean {
-    return this.order.length === 0 && this.active.size === 0 && this.timers.size === 0;
-  }
-
   private backoff(key: string): number {
     const failures = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, failures);

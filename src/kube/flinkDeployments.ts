@@ -132,16 +132,6 @@ export class FlinkDeployments {
     );
   }
 
-  /** JSON merge patch of the status subresource: what an operator writes. */
-  async patchStatus(namespace: string, name: string, status: FlinkDeploymentStatus): Promise<FlinkDeployment> {
-    return this.call(`patch flinkdeployment status ${namespace}/${name}`, () =>
-      this.custom.patchNamespacedCustomObjectStatus(
-        { ...coordinates, namespace, name, body: { status } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ),
-    );
-  }
-
   /** Replaces the status subresource, failing with 409 if the object changed since it was read: what an operator writes. */
   async replaceStatus(deployment: FlinkDeployment): Promise<FlinkDeployment> {
     const { namespace, name } = deployment.metadata;

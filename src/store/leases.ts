@@ -18,11 +18,5 @@ export function leaseStore(db: PrismaClient) {
     async release(name: string, holder: string): Promise<void> {
       await db.controllerLease.deleteMany({ where: { name, holder } });
     },
-
-    /** Who holds the lease now, if anyone. */
-    async holder(name: string): Promise<string | undefined> {
-      const rows = await db.$queryRaw<{ holder: string }[]>`SELECT "holder" FROM "ControllerLease" WHERE "name" = ${name} AND "expiresAt" >= now()`;
-      return rows[0]?.holder;
-    },
   };
 }
