@@ -48,9 +48,9 @@ export class ApplicationController {
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const [envName, name] = splitKey(key);
     const app = await this.options.store.applications.find(envName, name);
-    if (!app) return this.removeOrphans(envName, name, undefined);
+    if (!app) return this.deleteStrays(envName, name, undefined);
     if (app.deletionRequestedAt) return this.finishDeletion(app);
-    await this.removeOrphans(envName, name, app);
+    await this.deleteStrays(envName, name, app);
 
     const { store, deployments } = this.options;
     const namespace = app.environment.kubernetesNamespace;
@@ -100,26 +100,20 @@ export class ApplicationController {
     if (!unchanged) await store.applications.recordObservation(app.id, observation, now());
   }
 
-  /** Deletes the FlinkDeployment, then the application once the FlinkDeployment is gone. */
+  /** Deletes the application's FlinkDeployments, then the application once they are gone. */
   private async finishDeletion(app: ApplicationWithEnvironment): Promise<ReconcileResult | void> {
-    const { store, deployments, log } = this.options;
-    const key = `${app.environment.name}/${app.name}`;
-    const live = await deployments.get(app.environment.kubernetesNamespace, app.name);
-    if (live && keyOf(live) === key) {
-      if (!live.metadata.deletionTimestamp) await deployments.delete(live.metadata.namespace, live.metadata.name);
-      return { requeueAfterMs: DELETION_POLL_MS };
-    }
-    const others = await deployments.list(applicationSelector(app.environment.name, app.name));
-    if (others.some((d) => keyOf(d) === key)) return this.removeOrphans(app.environment.name, app.name, undefined);
-    await store.applications.remove(app.id);
-    log.info('application deleted', { key });
+    const pending = await this.deleteStrays(app.environment.name, app.name, undefined);
+    if (pending) return pending;
+    await this.options.store.applications.remove(app.id);
+    this.options.log.info('application deleted', { key: `${app.environment.name}/${app.name}` });
   }
 
   /**
    * Deletes FlinkDeployments labelled for this application that should not exist: all of them when
-   * the application is gone, those in another namespace or under another name otherwise.
+   * the application is gone or being deleted, those in another namespace or under another name
+   * otherwise. Asks to come back while any are still going.
    */
-  private async removeOrphans(envName: string, name: string, app: ApplicationWithEnvironment | undefined): Promise<ReconcileResult | void> {
+  private async deleteStrays(envName: string, name: string, app: ApplicationWithEnvironment | undefined): Promise<ReconcileResult | void> {
     const { deployments, log } = this.options;
     const key = `${envName}/${name}`;
     const found = await deployments.list(applicationSelector(envName, name));
@@ -129,7 +123,7 @@ export class ApplicationController {
     for (const orphan of orphans) {
       if (!orphan.metadata.deletionTimestamp) {
         await deployments.delete(orphan.metadata.namespace, orphan.metadata.name);
-        log.info('deleted orphaned FlinkDeployment', { key, namespace: orphan.metadata.namespace, name: orphan.metadata.name });
+        log.info(app ? 'deleted orphaned FlinkDeployment' : 'deleted FlinkDeployment', { key, namespace: orphan.metadata.namespace, name: orphan.metadata.name });
       }
     }
     return orphans.length ? { requeueAfterMs: DELETION_POLL_MS } : undefined;
