@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import yaml from 'js-yaml';
 import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../domain/errors.js';
 import { isObject, type JsonObject } from '../domain/objects.js';
+import { readBoundedBody } from '../http/boundedBody.js';
 
 /** Largest body drey reads. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -21,24 +22,6 @@ function mediaType(req: Request): string | undefined {
   const header = req.headers['content-type'];
   if (!header) return undefined;
   return header.split(';')[0]!.trim().toLowerCase();
-}
-
-/** Reads the raw body, refusing more than MAX_BODY_BYTES before buffering it all. */
-async function readRaw(req: Request): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > MAX_BODY_BYTES) {
-      req.resume();
-      throw tooLarge();
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
 }
 
 function tooLarge(): PayloadTooLarge {
@@ -103,7 +86,7 @@ function parseText(text: string, type: 'json' | 'yaml'): unknown {
  */
 export async function readObjectBody(req: Request): Promise<JsonObject> {
   const type = mediaType(req);
-  const raw = await readRaw(req);
+  const raw = await readBoundedBody(req, MAX_BODY_BYTES, tooLarge);
   let format: 'json' | 'yaml';
   if (type !== undefined && JSON_TYPES.has(type)) format = 'json';
   else if (type !== undefined && (YAML_TYPES.has(type) || type.endsWith('+yaml'))) format = 'yaml';

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBoundedBody } from '../../http/boundedBody.js';
 import { StatusError } from './errors.js';
 
 /** Largest request body the server reads, as kube-apiserver's 3 MiB limit. */
@@ -9,18 +10,8 @@ function tooLarge(): StatusError {
 }
 
 /** The whole body, refused with 413 as soon as it is known to be too large. */
-export async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
+export function readBody(req: IncomingMessage): Promise<Buffer> {
+  return readBoundedBody(req, MAX_BODY_BYTES, tooLarge);
 }
 
 /** The media type of a header value, without parameters, lower-cased. */
