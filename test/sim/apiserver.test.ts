@@ -1,6 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import path from 'node:path';
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -12,11 +10,9 @@ import {
 import yaml from 'js-yaml';
 import { createLogger } from '../../src/log.js';
 import { SimApiServer } from '../../src/sim/apiserver/index.js';
-import { sharedDir } from '../support/contract.js';
+import { sharedCrd } from '../support/crd.js';
 
-const dir = sharedDir();
-const crdFile = dir && path.join(dir, 'reference', 'flinkdeployments.flink.apache.org-v1.yml');
-const crd = crdFile && existsSync(crdFile) ? yaml.load(readFileSync(crdFile, 'utf8')) : undefined;
+const crd = sharedCrd();
 if (!crd) process.stderr.write('\nSKIPPED simulated apiserver tests: reference/flinkdeployments.flink.apache.org-v1.yml is missing (set DREY_SHARED_DIR)\n');
 const describeIf = crd ? describe : describe.skip;
 

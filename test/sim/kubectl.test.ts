@@ -1,12 +1,12 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import { createLogger } from '../../src/log.js';
 import { SimApiServer } from '../../src/sim/apiserver/index.js';
-import { sharedDir } from '../support/contract.js';
+import { sharedCrd } from '../support/crd.js';
 
 function findKubectl(): string | undefined {
   try {
@@ -17,9 +17,7 @@ function findKubectl(): string | undefined {
 }
 
 const kubectlPath = findKubectl();
-const dir = sharedDir();
-const crdFile = dir && path.join(dir, 'reference', 'flinkdeployments.flink.apache.org-v1.yml');
-const crd = crdFile && existsSync(crdFile) ? yaml.load(readFileSync(crdFile, 'utf8')) : undefined;
+const crd = sharedCrd();
 if (!kubectlPath && process.env.CI) throw new Error('CI needs kubectl (Debian package kubernetes-client): .ci/run installs it');
 if (!kubectlPath) process.stderr.write('\nSKIPPED kubectl tests: kubectl not installed (Debian package kubernetes-client)\n');
 if (!crd) process.stderr.write('\nSKIPPED kubectl tests: reference/flinkdeployments.flink.apache.org-v1.yml is missing (set DREY_SHARED_DIR)\n');

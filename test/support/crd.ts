@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import yaml from 'js-yaml';
@@ -8,6 +8,12 @@ import { sharedDir } from './contract.js';
 export function sharedCrdFile(): string | undefined {
   const dir = sharedDir();
   return dir ? path.join(dir, 'reference', 'flinkdeployments.flink.apache.org-v1.yml') : undefined;
+}
+
+/** The shared FlinkDeployment CRD, parsed, or undefined when ../shared/reference does not have it. */
+export function sharedCrd(): unknown {
+  const file = sharedCrdFile();
+  return file && existsSync(file) ? yaml.load(readFileSync(file, 'utf8')) : undefined;
 }
 
 /**
@@ -35,9 +41,8 @@ function toJsonSchema(node: any): any {
 
 /** A validator of whole FlinkDeployment objects against the shared CRD's schema, or undefined without ../shared. */
 export function flinkDeploymentValidator(): ValidateFunction | undefined {
-  const file = sharedCrdFile();
-  if (!file) return undefined;
-  const crd = yaml.load(readFileSync(file, 'utf8')) as any;
+  const crd = sharedCrd() as any;
+  if (!crd) return undefined;
   const schema = toJsonSchema(crd.spec.versions[0].schema.openAPIV3Schema);
   Object.assign(schema.properties, { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' } });
   return new Ajv({ strict: false, allErrors: true }).compile(schema);
