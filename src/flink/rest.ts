@@ -53,7 +53,7 @@ export function flinkMessage(errors: string[]): string {
   if (entries.length === 0) return errors[0] ?? 'no message';
   const text = entries.join('\n');
   const lines = text.split('\n').map((l) => l.trim());
-  const first = lines.find((l) => l !== '' && !l.startsWith('at ') && !l.startsWith('<Exception on server side')) ?? lines[0];
+  const first = lines.find((l) => l !== '' && !l.startsWith('at ') && !l.startsWith('<Exception on server side')) ?? text;
   const causes = lines.filter((l) => l.startsWith('Caused by: '));
   const root = causes.at(-1)?.slice('Caused by: '.length);
   return root && !first.includes(root) ? `${first} (caused by ${root})` : first;
