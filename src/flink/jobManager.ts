@@ -243,10 +243,10 @@ export interface SavepointInfo {
   'failure-cause'?: SerializedThrowable;
 }
 
-/** GET /jobs/:id/savepoints/:triggerId. `operation` is absent while IN_PROGRESS. */
+/** GET /jobs/:id/savepoints/:triggerId. `operation` is null while IN_PROGRESS. */
 export interface AsynchronousOperationResult<O> {
   status: { id: 'IN_PROGRESS' | 'COMPLETED' };
-  operation?: O;
+  operation?: O | null;
 }
 
 /** POST /jars/upload. */
