@@ -23,6 +23,13 @@ export interface Config {
   leaderLeaseMs: number;
   /** How often every application is reconciled even when nothing was heard. */
   resyncMs: number;
+  /**
+   * Real Apache Flink on this machine for the simulated cluster: `auto` starts it when Java and Maven
+   * are present, `on` refuses to start without it, `off` keeps simulating jobs.
+   */
+  localFlink: 'auto' | 'on' | 'off';
+  /** Where local Flink's jars are cached (fetched from Maven Central on first use). */
+  flinkCacheDir: string;
 }
 
 /** Thrown for a setting that cannot be used; drey prints it and exits. */
@@ -52,10 +59,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!['auto', 'simulated', 'kubeconfig', 'in-cluster'].includes(kube)) {
     throw new ConfigError(`CMF_KUBE must be auto, simulated, kubeconfig or in-cluster, not '${kube}'`);
   }
+  const localFlink = env.CMF_LOCAL_FLINK || 'auto';
+  if (!['auto', 'on', 'off'].includes(localFlink)) {
+    throw new ConfigError(`CMF_LOCAL_FLINK must be auto, on or off, not '${localFlink}'`);
+  }
+  const dataDir = path.resolve(env.CMF_DATA_DIR ?? '.drey');
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     host: env.HOST ?? '0.0.0.0',
-    dataDir: path.resolve(env.CMF_DATA_DIR ?? '.drey'),
+    dataDir,
     databaseUrl,
     logLevel: logLevel as Config['logLevel'],
     kube: kube as ClusterSetting,
@@ -63,5 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     simStepMs: integer(env, 'CMF_SIM_STEP_MS', 500, 1, 600_000),
     leaderLeaseMs: integer(env, 'CMF_LEADER_LEASE_MS', 10_000, 1_000, 600_000),
     resyncMs: integer(env, 'CMF_RESYNC_MS', 30_000, 100, 3_600_000),
+    localFlink: localFlink as Config['localFlink'],
+    flinkCacheDir: env.CMF_FLINK_CACHE ? path.resolve(env.CMF_FLINK_CACHE) : path.join(dataDir, 'cache', 'flink'),
   };
 }

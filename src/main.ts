@@ -10,6 +10,9 @@ import { ControllerManager } from './controllers/manager.js';
 import { chooseCluster, kubeConfigFromString, loadKubeConfig } from './kube/connection.js';
 import { FlinkDeployments } from './kube/flinkDeployments.js';
 import { SimCluster } from './sim/cluster.js';
+import type { JobManagerLocator } from './api/webUi.js';
+import { LocalFlink } from './flink/local/cluster.js';
+import { findJavaTools } from './flink/local/jvm.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDomain } from './domain/index.js';
 import { createLogger, type Logger } from './log.js';
@@ -29,11 +32,37 @@ function redact(url: string): string {
   }
 }
 
+/**
+ * Starts real Flink for the simulated cluster when the setting and the machine allow it. Returns
+ * the running Flink, or why jobs stay simulated; with `CMF_LOCAL_FLINK=on` a missing Java is fatal.
+ */
+async function startLocalFlink(config: Config, log: Logger): Promise<{ flink?: LocalFlink; simulated?: string }> {
+  if (config.localFlink === 'off') return { simulated: 'local Flink is turned off (CMF_LOCAL_FLINK=off)' };
+  const tools = findJavaTools();
+  if ('missing' in tools) {
+    if (config.localFlink === 'on') throw new ConfigError(`CMF_LOCAL_FLINK=on needs ${tools.missing}`);
+    const simulated = `no local Flink: this machine lacks ${tools.missing}`;
+    log.warn(`${simulated}; the simulated cluster simulates jobs (install a JDK 17 and Maven to run them on real Flink)`);
+    return { simulated };
+  }
+  try {
+    const flink = await LocalFlink.start({ workDir: path.join(config.dataDir, 'flink'), cacheDir: config.flinkCacheDir, tools, log });
+    return { flink };
+  } catch (err) {
+    if (config.localFlink === 'on') throw err;
+    const simulated = `local Flink did not start: ${(err as Error).message.split('\n')[0]}`;
+    log.error(`${simulated}; the simulated cluster simulates jobs`, { error: (err as Error).message });
+    return { simulated };
+  }
+}
+
 /** A running drey and the way to stop it. */
 export interface Drey {
   url: string;
   /** The simulated cluster, when drey brought its own. */
   sim: SimCluster | undefined;
+  /** Real Flink behind the simulated cluster, when it runs. */
+  flink: LocalFlink | undefined;
   /** The controllers (running only while this process leads). */
   controllers: ControllerManager;
   leader: LeaderElection;
@@ -64,16 +93,29 @@ export async function start(config: Config, log: Logger): Promise<Drey> {
 
   const source = chooseCluster(config.kube, process.env);
   let sim: SimCluster | undefined;
+  let flink: LocalFlink | undefined;
+  let simulatedWhy: string | undefined;
+  let flinkInfo: Record<string, unknown>;
+  let locateJobManager: JobManagerLocator;
   let cluster: Record<string, unknown>;
   let kubeConfig;
   if (source === 'simulated') {
     try {
-      sim = await SimCluster.start({ dataDir: config.dataDir, log, crdFile: config.simCrdFile, stepMs: config.simStepMs });
+      const local = await startLocalFlink(config, log);
+      flink = local.flink;
+      simulatedWhy = local.simulated;
+      sim = await SimCluster.start({ dataDir: config.dataDir, log, crdFile: config.simCrdFile, stepMs: config.simStepMs, flink });
     } catch (err) {
+      await flink?.stop();
       await prisma.$disconnect();
       await embedded?.stop();
       throw err;
     }
+    const running = flink;
+    flinkInfo = running
+      ? { jobs: 'local Flink', version: running.distribution.version, rest: running.restUrl, sqlGateway: running.gatewayUrl, logs: running.logDir }
+      : { jobs: 'simulated', why: simulatedWhy };
+    locateJobManager = running ? () => ({ url: running.restUrl }) : () => ({ unavailable: `the simulated cluster runs no real Flink (${simulatedWhy})` });
     kubeConfig = kubeConfigFromString(sim.kubeconfig());
     cluster = { source, server: sim.apiServer.url, kubeconfig: sim.kubeconfigPath, crd: sim.crdSource };
     log.info('cluster: simulated', { ...cluster, try: `KUBECONFIG=${sim.kubeconfigPath} kubectl get flinkdeployments -A` });
@@ -81,6 +123,14 @@ export async function start(config: Config, log: Logger): Promise<Drey> {
     kubeConfig = loadKubeConfig(source);
     cluster = { source, server: kubeConfig.getCurrentCluster()?.server, context: kubeConfig.getCurrentContext() };
     log.info(`cluster: ${source}`, cluster);
+    flinkInfo = { jobs: 'the Flink Kubernetes Operator' };
+    // The operator exposes each JobManager as the service `<name>-rest` on port 8081 (rest.port).
+    locateJobManager =
+      source === 'in-cluster'
+        ? ({ namespace, name }) => ({ url: `http://${name}-rest.${namespace}.svc:8081` })
+        : ({ namespace, name }) => ({
+            unavailable: `drey runs outside the cluster, where the service ${name}-rest in namespace ${namespace} cannot be reached; use kubectl port-forward svc/${name}-rest 8081 -n ${namespace}`,
+          });
   }
   const deployments = new FlinkDeployments({ kubeConfig });
   const controllers = new ControllerManager({ store, deployments, databaseUrl, log, resyncMs: config.resyncMs });
@@ -100,7 +150,8 @@ export async function start(config: Config, log: Logger): Promise<Drey> {
   const app = createApp({
     domain,
     log,
-    info: () => ({ database: embedded ? 'embedded' : 'external', cluster, controllers: { identity, leader: leader.isLeader } }),
+    info: () => ({ database: embedded ? 'embedded' : 'external', cluster, flink: flinkInfo, controllers: { identity, leader: leader.isLeader } }),
+    locateJobManager,
   });
   const server: Server = app.listen(config.port, config.host);
   await once(server, 'listening');
@@ -120,11 +171,12 @@ export async function start(config: Config, log: Logger): Promise<Drey> {
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
       await sim?.stop();
+      await flink?.stop();
       await prisma.$disconnect();
       await embedded?.stop();
       log.info('drey stopped');
     })());
-  return { url, sim, controllers, leader, stop };
+  return { url, sim, flink, controllers, leader, stop };
 }
 
 async function main(): Promise<void> {

@@ -3,6 +3,7 @@ import type { Domain } from '../domain/index.js';
 import type { Logger } from '../log.js';
 import { errorHandler, notFound } from './errors.js';
 import { cmfRoutes } from './routes.js';
+import { flinkWebUiRoutes, type JobManagerLocator } from './webUi.js';
 
 /** Options of the HTTP application. */
 export interface AppOptions {
@@ -10,10 +11,17 @@ export interface AppOptions {
   log: Logger;
   /** Facts about this process for `/healthz`: database, cluster, leadership (read at each request). */
   info?: () => Record<string, unknown>;
+  /** Finds an application's JobManager for the web UI proxy. */
+  locateJobManager?: JobManagerLocator;
 }
 
 /** The HTTP application: CMF routes, unknown paths as 404, one error handler. */
-export function createApp({ domain, log, info = () => ({}) }: AppOptions): Express {
+export function createApp({
+  domain,
+  log,
+  info = () => ({}),
+  locateJobManager = () => ({ unavailable: 'this drey cannot reach JobManagers' }),
+}: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', 'strong');
@@ -29,6 +37,7 @@ export function createApp({ domain, log, info = () => ({}) }: AppOptions): Expre
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', ...info() });
   });
+  app.use(flinkWebUiRoutes({ domain, locate: locateJobManager, log }));
   app.use(cmfRoutes(domain));
   app.use(notFound);
   app.use(errorHandler(log));

@@ -169,6 +169,12 @@ export function applications(store: Store) {
       return applicationOut((await requireApplication(envName, name)).app);
     },
 
+    /** Where an application's FlinkDeployment lives: what the web UI proxy needs to find its JobManager. */
+    async deploymentOf(envName: string, name: string): Promise<{ namespace: string; name: string }> {
+      const { env, app } = await requireApplication(envName, name);
+      return { namespace: env.kubernetesNamespace, name: app.name };
+    },
+
     async list(envName: string, page: PageRequest): Promise<JsonObject> {
       const env = await requireEnvironment(store, envName);
       const result = await store.applications.list(env.id, page);

@@ -57,3 +57,10 @@ export class Unprocessable extends RestProblem {
     super(422, messages);
   }
 }
+
+/** 503: what the request needs is not running (for example, an application's JobManager). */
+export class ServiceUnavailable extends RestProblem {
+  constructor(message: string) {
+    super(503, [message]);
+  }
+}

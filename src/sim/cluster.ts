@@ -6,6 +6,7 @@ import { FlinkDeployments } from '../kube/flinkDeployments.js';
 import { SimApiServer } from './apiserver/index.js';
 import { loadFlinkDeploymentCrd, permissiveFlinkDeploymentCrd } from './crd.js';
 import { SimOperator } from './operator.js';
+import type { LocalFlink } from '../flink/local/cluster.js';
 
 /** Options of the simulated cluster. */
 export interface SimClusterOptions {
@@ -18,6 +19,8 @@ export interface SimClusterOptions {
   stepMs?: number;
   /** Port of the API server (0: any free one). */
   port?: number;
+  /** Real Flink to run FlinkDeployments' jobs on; without it jobs are simulated. */
+  flink?: LocalFlink;
 }
 
 /**
@@ -35,7 +38,7 @@ export class SimCluster {
   ) {}
 
   /** Starts the API server and the operator, and writes `<dataDir>/kubeconfig`. */
-  static async start({ dataDir, log, crdFile, stepMs, port }: SimClusterOptions): Promise<SimCluster> {
+  static async start({ dataDir, log, crdFile, stepMs, port, flink }: SimClusterOptions): Promise<SimCluster> {
     await mkdir(dataDir, { recursive: true });
     const loaded = await loadFlinkDeploymentCrd({ file: crdFile, cacheDir: path.join(dataDir, 'cache'), log });
     const apiServer = await SimApiServer.start({
@@ -48,7 +51,7 @@ export class SimCluster {
     const kubeconfig = apiServer.kubeconfig();
     await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
     await chmod(kubeconfigPath, 0o600);
-    const operator = new SimOperator({ deployments: new FlinkDeployments({ kubeConfig: kubeConfigFromString(kubeconfig) }), log, stepMs });
+    const operator = new SimOperator({ deployments: new FlinkDeployments({ kubeConfig: kubeConfigFromString(kubeconfig) }), log, stepMs, flink });
     operator.start();
     return new SimCluster(apiServer, operator, kubeconfigPath, loaded?.source ?? 'none (FlinkDeployments are not checked against a schema)');
   }

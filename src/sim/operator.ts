@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
+import type { LocalFlink } from '../flink/local/cluster.js';
 import { WorkQueue, type ReconcileResult } from '../controllers/queue.js';
 import { canonicalJson, isObject } from '../domain/objects.js';
 import { restartingWatch } from '../kube/watch.js';
@@ -11,6 +12,8 @@ export interface SimOperatorOptions {
   log: Logger;
   /** Time between two lifecycle steps (the real operator's reconcile interval plus Flink's start-up). */
   stepMs?: number;
+  /** Real Flink: FlinkDeployments' jobs run there instead of being simulated. */
+  flink?: LocalFlink;
 }
 
 /** A fault to inject into one FlinkDeployment at its next reconcile. */
