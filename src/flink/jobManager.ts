@@ -455,7 +455,9 @@ export class JobManagerClient {
     if (result.status.id === 'IN_PROGRESS') return { status: 'IN_PROGRESS' };
     const cause = result.operation?.['failure-cause'];
     if (cause) return { status: 'FAILED', message: describeStackTrace(cause['stack-trace'] ?? cause.class), failureCause: cause };
-    return { status: 'COMPLETED', location: result.operation?.location ?? '' };
+    const location = result.operation?.location;
+    if (!location) throw new FlinkError(200, `flink savepoint ${triggerId} of job ${jobId}: completed without a location or a failure`);
+    return { status: 'COMPLETED', location };
   }
 
   /**
