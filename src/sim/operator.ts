@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { LocalFlink } from '../flink/local/cluster.js';
+import { LocalJobs } from './localJobs.js';
 import { WorkQueue, type ReconcileResult } from '../controllers/queue.js';
 import { canonicalJson, isObject } from '../domain/objects.js';
 import { restartingWatch } from '../kube/watch.js';
@@ -180,9 +181,12 @@ export class SimOperator {
   private readonly lastStep = new Map<string, number>();
   private stopWatching: (() => Promise<void>) | undefined;
   private readonly stepMs: number;
+  /** Real jobs on local Flink, when there is one. */
+  private readonly jobs: LocalJobs | undefined;
 
   constructor(private readonly options: SimOperatorOptions) {
     this.stepMs = options.stepMs ?? 500;
+    this.jobs = options.flink ? new LocalJobs({ flink: options.flink, log: options.log }) : undefined;
     this.queue = new WorkQueue({ name: 'simulated flink operator', reconcile: (key) => this.reconcile(key), log: options.log, baseDelayMs: 100, maxDelayMs: 5_000 });
   }
 
@@ -212,6 +216,20 @@ export class SimOperator {
     this.queue.add(key);
   }
 
+  /** A step of a FlinkDeployment whose job runs on local Flink. */
+  private async realStep(deployment: FlinkDeployment): Promise<ReconcileResult> {
+    const step = await this.jobs!.step(deployment);
+    if (step.status) {
+      await this.options.deployments.replaceStatus({ ...deployment, status: step.status });
+      this.options.log.debug('simulated operator: real job step', {
+        key: `${deployment.metadata.namespace}/${deployment.metadata.name}`,
+        lifecycleState: step.status.lifecycleState,
+        job: step.status.jobStatus?.state,
+      });
+    }
+    return { requeueAfterMs: step.requeueAfterMs };
+  }
+
   /** One step for one FlinkDeployment: finalizer, deletion, then the next lifecycle status. */
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const { deployments, log } = this.options;
@@ -225,6 +243,7 @@ export class SimOperator {
     const finalizers = deployment.metadata.finalizers ?? [];
     if (deployment.metadata.deletionTimestamp) {
       if (finalizers.includes(OPERATOR_FINALIZER)) {
+        await this.jobs?.cleanup(deployment);
         await deployments.patch(namespace, name, {
           metadata: { resourceVersion: deployment.metadata.resourceVersion, finalizers: finalizers.filter((f) => f !== OPERATOR_FINALIZER) },
         });
@@ -236,6 +255,7 @@ export class SimOperator {
       await deployments.patch(namespace, name, { metadata: { resourceVersion: deployment.metadata.resourceVersion, finalizers: [...finalizers, OPERATOR_FINALIZER] } });
       return;
     }
+    if (this.jobs && !validateSpec(deployment.spec)) return this.realStep(deployment);
     const fault = this.faults.get(key);
     const wait = (this.lastStep.get(key) ?? 0) + this.stepMs - Date.now();
     if (wait > 0 && !fault) return { requeueAfterMs: wait };

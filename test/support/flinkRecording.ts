@@ -150,7 +150,7 @@ export async function startReplay(exchanges: Exchange[]): Promise<Replay> {
     }
     const n = used.get(key) ?? 0;
     used.set(key, n + 1);
-    const e = candidates[Math.min(n, candidates.length - 1)];
+    const e = candidates[Math.min(n, candidates.length - 1)]!;
     res.writeHead(e.status, e.contentType ? { 'content-type': e.contentType } : {});
     res.end(e.response);
   });
