@@ -38,6 +38,30 @@ function parse(text: string, source: string): LoadedCrd {
   return { crd, source };
 }
 
+/** The Flink 2 versions operator 1.13 and later accept in `spec.flinkVersion`. */
+const FLINK_TWO_VERSIONS = ['v2_0', 'v2_1', 'v2_2'];
+
+/**
+ * The operator CRD on Maven Central (1.10.0) predates Flink 2, so its `flinkVersion` enum stops at
+ * v1_20. drey's local Flink is 2.x, so the values newer operator CRDs list are added to it; nothing
+ * else of the schema changes.
+ */
+export function withFlinkTwoVersions(loaded: LoadedCrd): LoadedCrd {
+  type Versions = { spec?: { versions?: { schema?: { openAPIV3Schema?: { properties?: { spec?: { properties?: { flinkVersion?: { enum?: string[] } } } } } } }[] } };
+  let added = false;
+  for (const version of (loaded.crd as Versions).spec?.versions ?? []) {
+    const flinkVersion = version.schema?.openAPIV3Schema?.properties?.spec?.properties?.flinkVersion;
+    if (!flinkVersion?.enum) continue;
+    for (const v of FLINK_TWO_VERSIONS) {
+      if (!flinkVersion.enum.includes(v)) {
+        flinkVersion.enum.push(v);
+        added = true;
+      }
+    }
+  }
+  return added ? { crd: loaded.crd, source: `${loaded.source} (with flinkVersion ${FLINK_TWO_VERSIONS.join(', ')} of newer operators)` } : loaded;
+}
+
 /**
  * The FlinkDeployment CRD: from `file` when given, else from the cache, else fetched once from
  * Maven Central. Undefined when none can be had (offline on a first start): the caller says so.
@@ -46,7 +70,7 @@ export async function loadFlinkDeploymentCrd({ file, cacheDir, log, fetchTimeout
   if (file) return parse(await readFile(file, 'utf8'), file);
   const cached = path.join(cacheDir, `flinkdeployments.flink.apache.org-v1-${OPERATOR_API_JAR.version}.yml`);
   try {
-    return parse(await readFile(cached, 'utf8'), cached);
+    return withFlinkTwoVersions(parse(await readFile(cached, 'utf8'), cached));
   } catch {
     // not cached yet
   }
@@ -61,7 +85,7 @@ export async function loadFlinkDeploymentCrd({ file, cacheDir, log, fetchTimeout
     await mkdir(cacheDir, { recursive: true });
     await writeFile(`${cached}.tmp`, text);
     await rename(`${cached}.tmp`, cached);
-    return { crd: loaded.crd, source: cached };
+    return withFlinkTwoVersions({ crd: loaded.crd, source: cached });
   } catch (err) {
     log.warn('the FlinkDeployment CRD could not be fetched; the simulated cluster will accept FlinkDeployments without checking them against it', {
       error: (err as Error).message,
