@@ -356,8 +356,6 @@ export class LocalJobs {
       clusterInfo: {
         'flink-version': overview?.['flink-version'] ?? this.options.flink.distribution.version,
         'flink-revision': overview?.['flink-commit'] ?? '',
-        'total-cpu': String(overview?.['slots-total'] ?? ''),
-        'total-memory': '',
       },
       reconciliationStatus: reconciled,
       observedGeneration: generation,
