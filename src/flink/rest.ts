@@ -39,6 +39,8 @@ export interface FlinkRequest {
   safe?: boolean;
   /** Overrides the endpoint's deadline (a jar upload or run can take longer than a read). */
   timeoutMs?: number;
+  /** Parses a successful body instead of `JSON.parse` (to keep numbers a double cannot hold). */
+  parse?: (text: string) => unknown;
 }
 
 const RETRIED_STATUS = new Set([502, 503, 504]);
@@ -131,7 +133,7 @@ export class FlinkRest {
     let parsed: unknown;
     if (text !== '') {
       try {
-        parsed = JSON.parse(text);
+        parsed = response.ok && request.parse ? request.parse(text) : JSON.parse(text);
       } catch {
         if (response.ok) throw new FlinkError(response.status, `${what}: Flink answered with a body that is not JSON`);
         parsed = undefined;

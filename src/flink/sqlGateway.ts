@@ -8,6 +8,7 @@
  * Sessions, statements and operations use the v2 endpoints: v1 has no `rowFormat` on result
  * fetches, and v2 is served by every gateway since Flink 1.17 (2.3.0 serves v1 to v4).
  */
+import { isSafeNumber, parse as losslessParse } from 'lossless-json';
 import { FlinkError, FlinkRest, type FlinkRestOptions } from './rest.js';
 
 const API = '/v2';
@@ -323,6 +324,8 @@ export class SqlGatewayClient {
       path: `${API}/sessions/${seg(session)}/operations/${seg(operation)}/result/${token}`,
       query: { rowFormat: options.rowFormat },
       safe: true,
+      // BIGINT and DECIMAL arrive as exact JSON numbers: keep the digits a double would lose
+      parse: (text) => losslessParse(text, null, (digits) => (isSafeNumber(digits) ? Number(digits) : digits)),
     });
     return {
       resultType: body.resultType,
@@ -449,6 +452,8 @@ export function decodeJsonField(value: unknown, type: LogicalTypeJson, where = '
     case 'DOUBLE':
       if (typeof value === 'number') return value;
       if (value === 'NaN' || value === 'Infinity' || value === '-Infinity') return Number(value);
+      // a number the lossless parse kept as its digits (a FLOAT's shortest form is not a double's)
+      if (typeof value === 'string' && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value)) return Number(value);
       throw mismatch(where, type, value);
     case 'DECIMAL': {
       const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value : undefined;
