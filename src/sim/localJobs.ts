@@ -9,6 +9,7 @@ import type { LocalFlink } from '../flink/local/cluster.js';
 import { STREAMING_EXAMPLES } from '../flink/local/distribution.js';
 import type { FlinkDeployment, FlinkDeploymentStatus } from '../kube/flinkDeployments.js';
 import type { Logger } from '../log.js';
+import { lastReconciledSpec, operatorError, reconciledSpecJson } from './operatorStatus.js';
 
 /**
  * The simulated operator's hands on real Flink: a FlinkDeployment's job runs on drey's local
@@ -42,30 +43,6 @@ export function resolveJar(jarURI: string, flink: LocalFlink): ResolvedJar {
       `jarURI '${jarURI}' cannot be run by drey's local Flink: it runs Flink's streaming examples ` +
       `(${EXAMPLES_PREFIX}<name> with <name> one of ${examples}) and jars at file:// paths on this machine`,
   };
-}
-
-/** An exception as the real operator serialises one into `status.error`. */
-function operatorError(type: string, message: string): string {
-  return JSON.stringify({ type, message, additionalMetadata: {}, throwableList: [] });
-}
-
-function reconciledSpecJson(deployment: FlinkDeployment): string {
-  return JSON.stringify({
-    ...deployment.spec,
-    resource_metadata: { apiVersion: deployment.apiVersion, metadata: { generation: deployment.metadata.generation ?? 1 } },
-  });
-}
-
-function lastReconciledSpec(status: FlinkDeploymentStatus): unknown {
-  const text = status.reconciliationStatus?.lastReconciledSpec;
-  if (!text) return undefined;
-  try {
-    const parsed = JSON.parse(text) as Record<string, unknown>;
-    delete parsed.resource_metadata;
-    return parsed;
-  } catch {
-    return undefined;
-  }
 }
 
 function specHash(deployment: FlinkDeployment): string {

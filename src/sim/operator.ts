@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { LocalFlink } from '../flink/local/cluster.js';
 import { LocalJobs } from './localJobs.js';
+import { lastReconciledSpec, operatorError, reconciledSpecJson } from './operatorStatus.js';
 import { WorkQueue, type ReconcileResult } from '../controllers/queue.js';
 import { canonicalJson, isObject } from '../domain/objects.js';
 import { restartingWatch } from '../kube/watch.js';
@@ -22,31 +23,6 @@ export type SimOperatorFault =
   | { kind: 'job-failed'; exception: string }
   /** The JobManager disappears; recovery starts after `forMs` (default: one step). */
   | { kind: 'jobmanager-lost'; forMs?: number };
-
-/** The last reconciled spec as the real operator records it: the spec plus `resource_metadata`. */
-function reconciledSpecJson(deployment: FlinkDeployment): string {
-  return JSON.stringify({
-    ...deployment.spec,
-    resource_metadata: { apiVersion: deployment.apiVersion, metadata: { generation: deployment.metadata.generation ?? 1 } },
-  });
-}
-
-function lastReconciledSpec(status: FlinkDeploymentStatus): unknown {
-  const text = status.reconciliationStatus?.lastReconciledSpec;
-  if (!text) return undefined;
-  try {
-    const parsed = JSON.parse(text) as Record<string, unknown>;
-    delete parsed.resource_metadata;
-    return parsed;
-  } catch {
-    return undefined;
-  }
-}
-
-/** An exception as the real operator serialises one into `status.error`. */
-function operatorError(type: string, message: string): string {
-  return JSON.stringify({ type, message, additionalMetadata: {}, throwableList: [] });
-}
 
 /** The checks of the real operator's validator that a simulated cluster can make, with its messages. */
 export function validateSpec(spec: Record<string, unknown>): string | undefined {
