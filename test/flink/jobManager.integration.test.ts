@@ -2,22 +2,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { JobManagerClient, TERMINAL_JOB_STATES, describeStackTrace } from '../../src/flink/jobManager.js';
-import { FlinkError } from '../../src/flink/rest.js';
 import { startTestFlink } from '../support/flink.js';
 import { recordingFile, startRecorder } from '../support/flinkRecording.js';
+import { FORST, MISSING_INPUT, NO_SUCH_CLASS, STATE_MACHINE, UNKNOWN_JOB, UNKNOWN_TRIGGER, WORD_COUNT, flinkFailure, until } from '../support/flinkScenarios.js';
 
 // The client against a real Flink 2.3 session cluster, through a recording proxy: each scenario is
 // saved (with DREY_RECORD_FLINK=1) to test/flink/recorded/jobmanager/<scenario>.json, which
-// jobManager.test.ts replays. The inputs below are repeated there and must stay the same.
-
-const STATE_MACHINE = 'org.apache.flink.streaming.examples.statemachine.StateMachineExample';
-const WORD_COUNT = 'org.apache.flink.streaming.examples.wordcount.WordCount';
-const NO_SUCH_CLASS = 'org.example.drey.NoSuchJob';
-const MISSING_INPUT = '/nonexistent/drey-wordcount-input.txt';
-const UNKNOWN_JOB = '0123456789abcdef0123456789abcdef';
-const UNKNOWN_TRIGGER = 'fedcba9876543210fedcba9876543210';
-/** StateMachineExample uses async state, which the default hashmap backend cannot snapshot; ForSt can, natively only. */
-const FORST = { 'state.backend.type': 'forst' };
+// jobManager.test.ts replays. The inputs it shares with that test are in test/support/flinkScenarios.ts.
 
 jest.setTimeout(90_000);
 
@@ -39,25 +30,7 @@ async function scenario(name: string, body: (client: JobManagerClient) => Promis
   }
 }
 
-async function until<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen ${JSON.stringify(value).slice(0, 300)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
-async function failure(call: Promise<unknown>): Promise<FlinkError> {
-  try {
-    await call;
-  } catch (err) {
-    if (err instanceof FlinkError) return err;
-    throw err;
-  }
-  throw new Error('expected a FlinkError');
-}
 
 async function upload(client: JobManagerClient): Promise<string> {
   const file = flink!.exampleJar('StateMachineExample');
@@ -161,7 +134,7 @@ describeIf('JobManager client against real Flink', () => {
   it("errors keep Flink's status and reason", async () => {
     await scenario('errors', async (client) => {
       const jarId = await upload(client);
-      const run = await failure(client.runJar(jarId, { entryClass: NO_SUCH_CLASS }));
+      const run = await flinkFailure(client.runJar(jarId, { entryClass: NO_SUCH_CLASS }));
       expect(run.status).toBe(500);
       expect(run.message).toContain(`entry point class '${NO_SUCH_CLASS}' was not found in the jar file`);
       expect(run.message).toContain(`ClassNotFoundException: ${NO_SUCH_CLASS}`);
@@ -174,21 +147,21 @@ describeIf('JobManager client against real Flink', () => {
         () => client.cancel(UNKNOWN_JOB),
       ];
       for (const call of unknownJob) {
-        const e = await failure(call());
+        const e = await flinkFailure(call());
         expect(e.status).toBe(404);
         expect(e.message).toContain(`Could not find Flink job (${UNKNOWN_JOB})`);
       }
-      const unknownTrigger = await failure(client.savepointStatus(UNKNOWN_JOB, UNKNOWN_TRIGGER));
+      const unknownTrigger = await flinkFailure(client.savepointStatus(UNKNOWN_JOB, UNKNOWN_TRIGGER));
       expect(unknownTrigger.status).toBe(404);
       expect(unknownTrigger.message).toContain(`There is no savepoint operation with triggerId=${UNKNOWN_TRIGGER}`);
 
       // Flink accepts a savepoint of a job it does not know and reports the failure when asked.
       const trigger = await client.triggerSavepoint(UNKNOWN_JOB);
-      const savepoint = await failure(client.awaitSavepoint(UNKNOWN_JOB, trigger, { timeoutMs: 10_000, intervalMs: 250 }));
+      const savepoint = await flinkFailure(client.awaitSavepoint(UNKNOWN_JOB, trigger, { timeoutMs: 10_000, intervalMs: 250 }));
       expect(savepoint.message).toContain(`Could not find Flink job (${UNKNOWN_JOB})`);
 
       await client.deleteJar(jarId);
-      const again = await failure(client.deleteJar(jarId));
+      const again = await flinkFailure(client.deleteJar(jarId));
       expect(again.status).toBe(400);
       expect(again.message).toContain(`File ${jarId} does not exist`);
     });

@@ -2,21 +2,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { JobManagerClient, describeStackTrace } from '../../src/flink/jobManager.js';
-import { FlinkError } from '../../src/flink/rest.js';
 import { loadRecording, recordingFile, startReplay, type Exchange, type Replay } from '../support/flinkRecording.js';
+import { FORST, MISSING_INPUT, NO_SUCH_CLASS, STATE_MACHINE, UNKNOWN_JOB, UNKNOWN_TRIGGER, WORD_COUNT, flinkFailure } from '../support/flinkScenarios.js';
 
 // The JobManager client against the exchanges jobManager.integration.test.ts recorded from real
 // Flink 2.3.0. Every Flink answer here is one of those recorded answers; the client is driven through
 // the same flows, and a small proxy in front of the replay keeps what the client sent, so each test
 // also checks that the client sent exactly the requests real Flink received.
 
-const STATE_MACHINE = 'org.apache.flink.streaming.examples.statemachine.StateMachineExample';
-const WORD_COUNT = 'org.apache.flink.streaming.examples.wordcount.WordCount';
-const NO_SUCH_CLASS = 'org.example.drey.NoSuchJob';
-const MISSING_INPUT = '/nonexistent/drey-wordcount-input.txt';
-const UNKNOWN_JOB = '0123456789abcdef0123456789abcdef';
-const UNKNOWN_TRIGGER = 'fedcba9876543210fedcba9876543210';
-const FORST = { 'state.backend.type': 'forst' };
 const JAR_NAME = 'flink-examples-streaming-2.3.0.jar';
 /** The upload's content does not matter to a replay; its name does (it is in the recorded request). */
 const JAR_BYTES = new Uint8Array([0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -104,15 +97,6 @@ async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean): P
   throw new Error(`the recording never reached the awaited state`);
 }
 
-async function failure(call: Promise<unknown>): Promise<FlinkError> {
-  try {
-    await call;
-  } catch (err) {
-    if (err instanceof FlinkError) return err;
-    throw err;
-  }
-  throw new Error('expected a FlinkError');
-}
 
 /** Every request matched the recording, in the order real Flink received them. */
 function expectSameRequests(setup: Setup): void {
@@ -224,7 +208,7 @@ describe('JobManager client on recorded Flink 2.3.0 answers', () => {
   it("a run with a wrong entry class fails with Flink's reason, not a bare 500", async () => {
     const setup = await replaying('errors');
     const jarId = await setup.client.uploadJar(JAR_NAME, JAR_BYTES);
-    const e = await failure(setup.client.runJar(jarId, { entryClass: NO_SUCH_CLASS }));
+    const e = await flinkFailure(setup.client.runJar(jarId, { entryClass: NO_SUCH_CLASS }));
     expect(e.status).toBe(500);
     expect(e.message).toBe(
       `flink run of jar ${jarId}: java.util.concurrent.CompletionException: org.apache.flink.client.program.ProgramInvocationException:` +
@@ -242,7 +226,7 @@ describe('JobManager client on recorded Flink 2.3.0 answers', () => {
     ['savepoint status', (c: JobManagerClient) => c.savepointStatus(UNKNOWN_JOB, UNKNOWN_TRIGGER), `no savepoint operation with triggerId=${UNKNOWN_TRIGGER}`],
   ])('%s of an unknown job is a FlinkError 404 with Flink message', async (_what, call, message) => {
     const setup = await replaying('errors');
-    const e = await failure(call(setup.client));
+    const e = await flinkFailure(call(setup.client));
     expect(e.status).toBe(404);
     expect(e.message).toContain(message);
     expect(e.message).not.toContain('\tat ');
@@ -253,7 +237,7 @@ describe('JobManager client on recorded Flink 2.3.0 answers', () => {
     const trigger = await setup.client.triggerSavepoint(UNKNOWN_JOB);
     const status = await setup.client.savepointStatus(UNKNOWN_JOB, trigger);
     expect(status).toMatchObject({ status: 'FAILED', failureCause: { class: 'java.util.concurrent.CompletionException' } });
-    const e = await failure(setup.client.awaitSavepoint(UNKNOWN_JOB, trigger, { timeoutMs: 5000, intervalMs: 1 }));
+    const e = await flinkFailure(setup.client.awaitSavepoint(UNKNOWN_JOB, trigger, { timeoutMs: 5000, intervalMs: 1 }));
     expect(e.message).toBe(
       `flink savepoint of job ${UNKNOWN_JOB} failed: java.util.concurrent.CompletionException:` +
         ` org.apache.flink.runtime.messages.FlinkJobNotFoundException: Could not find Flink job (${UNKNOWN_JOB})`,
@@ -267,7 +251,7 @@ describe('JobManager client on recorded Flink 2.3.0 answers', () => {
     const jarId = await setup.client.uploadJar(JAR_NAME, JAR_BYTES);
     const jobId = await setup.client.runJar(jarId, { entryClass: STATE_MACHINE, flinkConfiguration: FORST });
     const trigger = await setup.client.triggerSavepoint(jobId, { formatType: 'NATIVE' });
-    const e = await failure(setup.client.awaitSavepoint(jobId, trigger, { timeoutMs: 50, intervalMs: 10 }));
+    const e = await flinkFailure(setup.client.awaitSavepoint(jobId, trigger, { timeoutMs: 50, intervalMs: 10 }));
     expect(e.status).toBe(0);
     expect(e.message).toContain('not completed within 50 ms');
   });
@@ -276,7 +260,7 @@ describe('JobManager client on recorded Flink 2.3.0 answers', () => {
     const setup = await replaying('errors');
     const jarId = await setup.client.uploadJar(JAR_NAME, JAR_BYTES);
     await setup.client.deleteJar(jarId);
-    const e = await failure(setup.client.deleteJar(jarId));
+    const e = await flinkFailure(setup.client.deleteJar(jarId));
     expect(e.status).toBe(400);
     expect(e.message).toContain(`File ${jarId} does not exist`);
   });
@@ -305,7 +289,7 @@ describe('JobManager client retries', () => {
     const before = setup.proxy.sent.length;
     let resets = 0;
     setup.proxy.drop = (method, path) => method !== 'GET' && path.endsWith(marker) && resets++ === 0;
-    const e = await failure(call(setup.client, { jarId, jobId }));
+    const e = await flinkFailure(call(setup.client, { jarId, jobId }));
     expect(e.status).toBe(0);
     expect(setup.proxy.sent.slice(before)).toEqual([]);
   });

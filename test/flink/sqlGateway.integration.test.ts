@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { SqlGatewayClient, type ResultPage } from '../../src/flink/sqlGateway.js';
-import { FlinkError } from '../../src/flink/rest.js';
 import { startTestFlink } from '../support/flink.js';
 import { recordingFile, startRecorder } from '../support/flinkRecording.js';
+import { JOB_ID, LITERAL_VALUES, SESSION_PROPERTIES, flinkFailure, until } from '../support/flinkScenarios.js';
 
 // The client against a real Flink 2.3 SQL Gateway, through a recording proxy: each scenario opens
 // its own session and is saved (with DREY_RECORD_FLINK=1) to
@@ -10,7 +10,6 @@ import { recordingFile, startRecorder } from '../support/flinkRecording.js';
 // calls in the same order. The statements below are repeated there and must stay the same.
 
 const UTC = { 'table.local-time-zone': 'UTC' };
-const SESSION_PROPERTIES = { ...UTC, 'parallelism.default': '1', 'drey.test.marker': 'session-scenario' };
 const LITERALS =
   "SELECT CAST(1 AS TINYINT) AS ti, CAST(-2 AS SMALLINT) AS si, 3 AS i, CAST(4000000000 AS BIGINT) AS bi, " +
   "CAST(1.5 AS FLOAT) AS f, CAST(2.25 AS DOUBLE) AS d, CAST('NaN' AS DOUBLE) AS dnan, CAST('Infinity' AS DOUBLE) AS dinf, " +
@@ -39,7 +38,6 @@ const CREATE_ENDLESS = "CREATE TEMPORARY TABLE endless (id INT, name STRING) WIT
 const INSERT_ENDLESS = 'INSERT INTO sink SELECT * FROM endless';
 const INSERT_ENDLESS_CONFIG = { 'table.dml-sync': 'true', 'pipeline.name': 'drey-sql-gateway-cancel' };
 const SELECT_ENDLESS = 'SELECT * FROM endless';
-const JOB_ID = /^[0-9a-f]{32}$/;
 
 jest.setTimeout(90_000);
 
@@ -62,25 +60,7 @@ async function scenario(name: string, body: (client: SqlGatewayClient) => Promis
   }
 }
 
-async function failure(call: Promise<unknown>): Promise<FlinkError> {
-  try {
-    await call;
-  } catch (err) {
-    if (err instanceof FlinkError) return err;
-    throw err;
-  }
-  throw new Error('expected a FlinkError');
-}
 
-async function until<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen ${JSON.stringify(value).slice(0, 300)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** A job's state straight from the JobManager (not through the recorder). */
 async function jobState(jobId: string): Promise<string> {
@@ -117,10 +97,10 @@ describeIf('SQL Gateway client against Flink 2.3', () => {
       await client.heartbeat(session);
       expect(await client.closeSession(session)).toBe('CLOSED');
 
-      const read = await failure(client.sessionConfig(session));
+      const read = await flinkFailure(client.sessionConfig(session));
       expect(read.status).toBe(500);
       expect(read.message).toContain(`Session '${session}' does not exist.`);
-      const submit = await failure(client.executeStatement(session, 'SELECT 1'));
+      const submit = await flinkFailure(client.executeStatement(session, 'SELECT 1'));
       expect(submit.status).toBe(500);
       expect(submit.message).toContain(`Session '${session}' does not exist.`);
     });
@@ -153,39 +133,7 @@ describeIf('SQL Gateway client against Flink 2.3', () => {
       const result = await client.fetchAllResults(session, await client.executeStatement(session, LITERALS), { pollMs: 100 });
       expect(result.rows).toHaveLength(1);
       const values = Object.fromEntries(result.columns.map((c, i) => [c.name, result.rows[0]!.fields[i]]));
-      expect(values).toEqual({
-        ti: 1,
-        si: -2,
-        i: 3,
-        bi: '4000000000',
-        f: 1.5,
-        d: 2.25,
-        dnan: NaN,
-        dinf: Infinity,
-        dec1: '100.00',
-        dec2: '-0.000123',
-        b: true,
-        c: 'ab ',
-        vc: 'héllo',
-        s: 's',
-        bin: Buffer.from([1, 2, 0xff]),
-        vbin: Buffer.from([1, 2]),
-        dt: '2024-01-02',
-        tm: '12:34:56.789',
-        ts: '2024-01-02T03:04:05.123456',
-        ltz: '2024-01-02T03:04:05.123Z',
-        iday: 2 * 24 * 3600 * 1000,
-        imon: 3,
-        arr: [1, null],
-        mp: new Map([
-          ['a', 1],
-          ['b', 2],
-        ]),
-        rw: { id: 1, name: 'x', sub: { flag: true } },
-        arows: [{ EXPR$0: 1, EXPR$1: 'a' }],
-        n: null,
-        nrow: null,
-      });
+      expect(values).toEqual(LITERAL_VALUES);
       const types = Object.fromEntries(result.columns.map((c) => [c.name, c.logicalType.type]));
       expect(types).toMatchObject({ tm: 'TIME_WITHOUT_TIME_ZONE', ts: 'TIMESTAMP_WITHOUT_TIME_ZONE', ltz: 'TIMESTAMP_WITH_LOCAL_TIME_ZONE' });
 
@@ -267,19 +215,19 @@ describeIf('SQL Gateway client against Flink 2.3', () => {
     await scenario('errors', async (client) => {
       const session = await client.openSession({ properties: UTC });
       const syntax = await client.executeStatement(session, SYNTAX_ERROR);
-      const parse = await failure(client.fetchAllResults(session, syntax, { pollMs: 100 }));
+      const parse = await flinkFailure(client.fetchAllResults(session, syntax, { pollMs: 100 }));
       expect(parse.status).toBe(500);
       expect(parse.message).toContain("Incorrect syntax near the keyword 'WHERE' at line 1, column 15.");
       expect(await client.operationStatus(session, syntax)).toBe('ERROR');
 
-      const unknown = await failure(client.fetchAllResults(session, await client.executeStatement(session, UNKNOWN_TABLE), { pollMs: 100 }));
+      const unknown = await flinkFailure(client.fetchAllResults(session, await client.executeStatement(session, UNKNOWN_TABLE), { pollMs: 100 }));
       expect(unknown.message).toContain("Object 'no_such_table' not found");
 
-      const timeout = await failure(client.executeStatement(session, 'SELECT 1', { executionTimeoutMs: 1000 }));
+      const timeout = await flinkFailure(client.executeStatement(session, 'SELECT 1', { executionTimeoutMs: 1000 }));
       expect(timeout.status).toBe(500);
       expect(timeout.message).toContain("SqlGatewayService doesn't support timeout mechanism now.");
 
-      const intKeys = await failure(client.fetchAllResults(session, await client.executeStatement(session, INT_KEYED_MAP), { pollMs: 100 }));
+      const intKeys = await flinkFailure(client.fetchAllResults(session, await client.executeStatement(session, INT_KEYED_MAP), { pollMs: 100 }));
       expect(intKeys.status).toBe(500);
       expect(intKeys.message).toContain('Could not map response to JSON.');
       await client.closeSession(session);
@@ -300,7 +248,7 @@ describeIf('SQL Gateway client against Flink 2.3', () => {
       expect(await client.operationStatus(session, insert)).toBe('CANCELED');
       await until('the INSERT job to be cancelled', () => jobState(job!.jid), (s) => s === 'CANCELED');
       expect(await client.closeOperation(session, insert)).toBe('CLOSED');
-      const gone = await failure(client.operationStatus(session, insert));
+      const gone = await flinkFailure(client.operationStatus(session, insert));
       expect(gone.status).toBe(500);
       expect(gone.message).toContain(`Can not find the submitted operation in the OperationManager with the ${insert}.`);
 
@@ -309,7 +257,7 @@ describeIf('SQL Gateway client against Flink 2.3', () => {
       const page = await firstPageWithJob(client, session, query);
       expect(page.jobID).toMatch(JOB_ID);
       expect(await client.operationStatus(session, query)).toBe('FINISHED');
-      const refused = await failure(client.cancelOperation(session, query));
+      const refused = await flinkFailure(client.cancelOperation(session, query));
       expect(refused.status).toBe(500);
       expect(refused.message).toContain('from FINISHED to CANCELED');
       expect(await client.closeOperation(session, query)).toBe('CLOSED');

@@ -2,17 +2,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { SqlGatewayClient, decodeJsonField, type FetchResultsResponseBody } from '../../src/flink/sqlGateway.js';
-import { FlinkError, FlinkRest } from '../../src/flink/rest.js';
+import { FlinkRest } from '../../src/flink/rest.js';
 import { loadRecording, recordingFile, startReplay, type Exchange } from '../support/flinkRecording.js';
+import { JOB_ID, LITERAL_VALUES, SESSION_PROPERTIES, flinkFailure } from '../support/flinkScenarios.js';
 
 // The client against the SQL Gateway answers recorded by sqlGateway.integration.test.ts from real
 // Flink 2.3. The replay answers each request with the next recorded answer for that method and path,
 // so every test makes the calls of its scenario in the recorded order (the statement texts do not
 // matter to the replay; the integration test has them).
 
-const JOB_ID = /^[0-9a-f]{32}$/;
 const FAST = { pollMs: 1 };
-const SESSION_PROPERTIES = { 'table.local-time-zone': 'UTC', 'parallelism.default': '1', 'drey.test.marker': 'session-scenario' };
 
 const closing: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -31,15 +30,6 @@ async function replay(scenario: string) {
   return { server, client };
 }
 
-async function failure(call: Promise<unknown>): Promise<FlinkError> {
-  try {
-    await call;
-  } catch (err) {
-    if (err instanceof FlinkError) return err;
-    throw err;
-  }
-  throw new Error('expected a FlinkError');
-}
 
 /**
  * A proxy that drops the connection of the first request `drop` picks (no answer at all, as when a
@@ -113,11 +103,11 @@ describe('sessions (replayed from Flink 2.3)', () => {
     await client.heartbeat(session);
     expect(await client.closeSession(session)).toBe('CLOSED');
 
-    const read = await failure(client.sessionConfig(session));
+    const read = await flinkFailure(client.sessionConfig(session));
     expect(read.status).toBe(500);
     expect(read.message).toMatch(new RegExp(`^configuration of SQL session ${session}: .*Session '${session}' does not exist\\.`));
     expect(read.errors[0]).toContain('Failed to getSessionConfig.');
-    const submit = await failure(client.executeStatement(session, 'SELECT 1'));
+    const submit = await flinkFailure(client.executeStatement(session, 'SELECT 1'));
     expect(submit.status).toBe(500);
     expect(submit.message).toContain(`Session '${session}' does not exist.`);
     expect(server.unmatched).toEqual([]);
@@ -203,53 +193,20 @@ describe('result pages (replayed from Flink 2.3)', () => {
     const { client } = await replay('select-one');
     const session = await client.openSession({});
     const operation = await client.executeStatement(session, 'SELECT 1');
-    const late = await failure(client.fetchAllResults(session, operation, { pollMs: 5, deadlineMs: 0 }));
+    const late = await flinkFailure(client.fetchAllResults(session, operation, { pollMs: 5, deadlineMs: 0 }));
     expect(late.status).toBe(0);
     expect(late.message).toBe(`results of operation ${operation}: no end of results within 0 ms (0 rows so far)`);
   });
 });
 
 describe('data types of the JSON row format (replayed from Flink 2.3)', () => {
-  const LITERALS = {
-    ti: 1,
-    si: -2,
-    i: 3,
-    bi: '4000000000',
-    f: 1.5,
-    d: 2.25,
-    dnan: NaN,
-    dinf: Infinity,
-    dec1: '100.00',
-    dec2: '-0.000123',
-    b: true,
-    c: 'ab ',
-    vc: 'héllo',
-    s: 's',
-    bin: Buffer.from([1, 2, 0xff]),
-    vbin: Buffer.from([1, 2]),
-    dt: '2024-01-02',
-    tm: '12:34:56.789',
-    ts: '2024-01-02T03:04:05.123456',
-    ltz: '2024-01-02T03:04:05.123Z',
-    iday: 2 * 24 * 3600 * 1000,
-    imon: 3,
-    arr: [1, null],
-    mp: new Map([
-      ['a', 1],
-      ['b', 2],
-    ]),
-    rw: { id: 1, name: 'x', sub: { flag: true } },
-    arows: [{ EXPR$0: 1, EXPR$1: 'a' }],
-    n: null,
-    nrow: null,
-  };
 
   it('a literal of every type decodes to the TypeScript value of its logical type', async () => {
     const { server, client } = await replay('literal-types');
     const session = await client.openSession({});
     const result = await client.fetchAllResults(session, await client.executeStatement(session, 'literals'), FAST);
     expect(result.rows).toHaveLength(1);
-    expect(Object.fromEntries(result.columns.map((c, i) => [c.name, result.rows[0]!.fields[i]]))).toEqual(LITERALS);
+    expect(Object.fromEntries(result.columns.map((c, i) => [c.name, result.rows[0]!.fields[i]]))).toEqual(LITERAL_VALUES);
     expect(Object.fromEntries(result.columns.map((c) => [c.name, c.logicalType.type]))).toEqual({
       ti: 'TINYINT', si: 'SMALLINT', i: 'INTEGER', bi: 'BIGINT', f: 'FLOAT', d: 'DOUBLE', dnan: 'DOUBLE', dinf: 'DOUBLE',
       dec1: 'DECIMAL', dec2: 'DECIMAL', b: 'BOOLEAN', c: 'CHAR', vc: 'VARCHAR', s: 'VARCHAR', bin: 'BINARY', vbin: 'VARBINARY',
@@ -376,7 +333,7 @@ describe('statements and operations (replayed from Flink 2.3)', () => {
     const { server, client } = await replay('errors');
     const session = await client.openSession({});
     const syntax = await client.executeStatement(session, 'SELECT * FROM WHERE');
-    const parse = await failure(client.fetchAllResults(session, syntax, FAST));
+    const parse = await flinkFailure(client.fetchAllResults(session, syntax, FAST));
     expect(parse.status).toBe(500);
     expect(parse.message).toMatch(
       new RegExp(`^results of operation ${syntax}: .*Incorrect syntax near the keyword 'WHERE' at line 1, column 15\\.`),
@@ -384,14 +341,14 @@ describe('statements and operations (replayed from Flink 2.3)', () => {
     expect(parse.errors[0]).toBe('Internal server error.');
     expect(await client.operationStatus(session, syntax)).toBe('ERROR');
 
-    const unknown = await failure(client.fetchAllResults(session, await client.executeStatement(session, 'unknown table'), FAST));
+    const unknown = await flinkFailure(client.fetchAllResults(session, await client.executeStatement(session, 'unknown table'), FAST));
     expect(unknown.message).toContain("SqlValidatorException: Object 'no_such_table' not found");
 
-    const timeout = await failure(client.executeStatement(session, 'SELECT 1', { executionTimeoutMs: 1000 }));
+    const timeout = await flinkFailure(client.executeStatement(session, 'SELECT 1', { executionTimeoutMs: 1000 }));
     expect(timeout.status).toBe(500);
     expect(timeout.message).toContain("SqlGatewayService doesn't support timeout mechanism now.");
 
-    const intKeys = await failure(client.fetchAllResults(session, await client.executeStatement(session, 'int-keyed map'), FAST));
+    const intKeys = await flinkFailure(client.fetchAllResults(session, await client.executeStatement(session, 'int-keyed map'), FAST));
     expect(intKeys.status).toBe(500);
     expect(intKeys.message).toContain('Could not map response to JSON.');
     expect(await client.closeSession(session)).toBe('CLOSED');
@@ -409,7 +366,7 @@ describe('statements and operations (replayed from Flink 2.3)', () => {
     expect(await client.cancelOperation(session, insert)).toBe('CANCELED');
     expect(await client.operationStatus(session, insert)).toBe('CANCELED');
     expect(await client.closeOperation(session, insert)).toBe('CLOSED');
-    const gone = await failure(client.operationStatus(session, insert));
+    const gone = await flinkFailure(client.operationStatus(session, insert));
     expect(gone.status).toBe(500);
     expect(gone.message).toContain(`Can not find the submitted operation in the OperationManager with the ${insert}.`);
 
@@ -418,7 +375,7 @@ describe('statements and operations (replayed from Flink 2.3)', () => {
     while (!page.jobID) page = await client.fetchResults(session, query, page.nextToken!, { rowFormat: 'JSON' });
     expect(page.jobID).toMatch(JOB_ID);
     expect(await client.operationStatus(session, query)).toBe('FINISHED');
-    const refused = await failure(client.cancelOperation(session, query));
+    const refused = await flinkFailure(client.cancelOperation(session, query));
     expect(refused.status).toBe(500);
     expect(refused.message).toContain(`Failed to convert the Operation Status from FINISHED to CANCELED for ${query}.`);
     expect(await client.closeOperation(session, query)).toBe('CLOSED');
@@ -443,7 +400,7 @@ describe('retries', () => {
     const proxy = await startDroppingProxy(server.url, (method, path) => method === 'POST' && path.endsWith('/statements'));
     const client = new SqlGatewayClient({ rest: new FlinkRest({ baseUrl: proxy.url, retryDelayMs: 5 }) });
     const session = await client.openSession({});
-    const lost = await failure(client.executeStatement(session, 'SELECT 1'));
+    const lost = await flinkFailure(client.executeStatement(session, 'SELECT 1'));
     expect(lost.status).toBe(0);
     expect(lost.message).toMatch(new RegExp(`^execute statement in SQL session ${session}: `));
     expect(proxy.seen.filter((r) => r.endsWith('/statements'))).toHaveLength(1);
