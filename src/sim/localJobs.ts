@@ -9,7 +9,7 @@ import type { LocalFlink } from '../flink/local/cluster.js';
 import { STREAMING_EXAMPLES } from '../flink/local/distribution.js';
 import type { FlinkDeployment, FlinkDeploymentStatus } from '../kube/flinkDeployments.js';
 import type { Logger } from '../log.js';
-import { lastReconciledSpec, operatorError, reconciledSpecJson } from './operatorStatus.js';
+import { lastReconciledSpec, operatorError, reconciledSpecJson, writableStatus } from './operatorStatus.js';
 
 /**
  * The simulated operator's hands on real Flink: a FlinkDeployment's job runs on drey's local
@@ -120,7 +120,7 @@ export class LocalJobs {
     const wantRunning = job.state !== 'suspended';
     const stateful = job.upgradeMode === 'savepoint' || job.upgradeMode === 'last-state';
     const changed = (next: FlinkDeploymentStatus): JobStep => {
-      const clean = JSON.parse(JSON.stringify(next)) as FlinkDeploymentStatus;
+      const clean = writableStatus(next);
       return canonicalJson(clean) === canonicalJson(before) ? { requeueAfterMs: this.observeMs } : { status: clean, requeueAfterMs: this.observeMs };
     };
 
@@ -301,17 +301,15 @@ export class LocalJobs {
     } catch (err) {
       this.options.log.warn('local Flink: job submission failed', { key, error: (err as Error).message });
       return {
-        status: JSON.parse(
-          JSON.stringify({
-            ...status,
-            lifecycleState: 'FAILED',
-            jobManagerDeploymentStatus: 'READY',
-            jobStatus: { ...status.jobStatus, jobName: deployment.metadata.name, jobId: undefined, state: 'FAILED', updateTime: String(Date.now()) },
-            reconciliationStatus: reconciled,
-            observedGeneration: generation,
-            error: operatorError('org.apache.flink.client.program.ProgramInvocationException', (err as Error).message),
-          }),
-        ) as FlinkDeploymentStatus,
+        status: writableStatus({
+          ...status,
+          lifecycleState: 'FAILED',
+          jobManagerDeploymentStatus: 'READY',
+          jobStatus: { ...status.jobStatus, jobName: deployment.metadata.name, jobId: undefined, state: 'FAILED', updateTime: String(Date.now()) },
+          reconciliationStatus: reconciled,
+          observedGeneration: generation,
+          error: operatorError('org.apache.flink.client.program.ProgramInvocationException', (err as Error).message),
+        }),
         requeueAfterMs: this.observeMs,
       };
     }
@@ -338,6 +336,6 @@ export class LocalJobs {
       observedGeneration: generation,
       error: undefined,
     };
-    return { status: JSON.parse(JSON.stringify(next)) as FlinkDeploymentStatus, requeueAfterMs: 500 };
+    return { status: writableStatus(next), requeueAfterMs: 500 };
   }
 }

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { LocalFlink } from '../flink/local/cluster.js';
 import { LocalJobs } from './localJobs.js';
-import { lastReconciledSpec, operatorError, reconciledSpecJson } from './operatorStatus.js';
+import { lastReconciledSpec, operatorError, reconciledSpecJson, writableStatus } from './operatorStatus.js';
 import { WorkQueue, type ReconcileResult } from '../controllers/queue.js';
 import { canonicalJson, isObject } from '../domain/objects.js';
 import { restartingWatch } from '../kube/watch.js';
@@ -238,7 +238,7 @@ export class SimOperator {
     const next = nextStatus(deployment, fault, new Date());
     if (!next) return;
     this.lastStep.set(key, Date.now() + (fault?.kind === 'jobmanager-lost' ? (fault.forMs ?? 0) : 0));
-    await deployments.replaceStatus({ ...deployment, status: JSON.parse(JSON.stringify(next)) as FlinkDeploymentStatus });
+    await deployments.replaceStatus({ ...deployment, status: writableStatus(next) });
     if (fault) this.faults.delete(key);
     log.debug('simulated operator: step', { key, lifecycleState: next.lifecycleState, jobManager: next.jobManagerDeploymentStatus, job: next.jobStatus?.state });
     return { requeueAfterMs: this.stepMs };

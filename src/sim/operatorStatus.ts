@@ -26,3 +26,8 @@ export function lastReconciledSpec(status: FlinkDeploymentStatus): unknown {
 export function operatorError(type: string, message: string): string {
   return JSON.stringify({ type, message, additionalMetadata: {}, throwableList: [] });
 }
+
+/** A status as it is written: fields set to undefined (cleared) are left out, as JSON leaves them. */
+export function writableStatus(status: FlinkDeploymentStatus): FlinkDeploymentStatus {
+  return JSON.parse(JSON.stringify(status)) as FlinkDeploymentStatus;
+}

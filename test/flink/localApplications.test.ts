@@ -4,7 +4,7 @@ import { JobManagerClient } from '../../src/flink/jobManager.js';
 import type { FlinkDeployment } from '../../src/kube/flinkDeployments.js';
 import { eventually, startDrey, type TestDrey } from '../support/drey.js';
 import { application, environment } from '../support/fixtures.js';
-import { javaMissing, TEST_FLINK_CACHE } from '../support/flink.js';
+import { testJavaTools, TEST_FLINK_CACHE } from '../support/flink.js';
 
 /**
  * End to end on real Flink: applications posted through drey's API become FlinkDeployments in the
@@ -41,7 +41,7 @@ let drey: TestDrey | undefined;
 let jm: JobManagerClient;
 
 beforeAll(async () => {
-  if (javaMissing()) return;
+  if (!testJavaTools()) return;
   drey = await startDrey({ CMF_LOCAL_FLINK: 'on', CMF_FLINK_CACHE: TEST_FLINK_CACHE, CMF_SIM_STEP_MS: '100' });
   jm = new JobManagerClient({ baseUrl: drey.drey.flink!.restUrl });
   expect((await drey.post('/cmf/api/v1/environments', environment(ENV, NS))).status).toBe(201);

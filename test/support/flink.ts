@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalFlink } from '../../src/flink/local/cluster.js';
-import { findJavaTools } from '../../src/flink/local/jvm.js';
+import { findJavaTools, type JavaTools } from '../../src/flink/local/jvm.js';
 import { createLogger } from '../../src/log.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -29,14 +29,17 @@ export interface TestFlink {
   stop(): Promise<void>;
 }
 
-/** Says why Flink tests cannot run here; in CI that is a failure, elsewhere a loud skip. */
-export function javaMissing(): string | undefined {
+/**
+ * Java and Maven for the Flink tests, or undefined after saying loudly what is missing (a skip);
+ * in CI a missing one is a failure instead.
+ */
+export function testJavaTools(): JavaTools | undefined {
   const tools = findJavaTools();
-  if (!('missing' in tools)) return undefined;
+  if (!('missing' in tools)) return tools;
   const message = `real Flink tests need ${tools.missing}; install a JDK 17 and Maven to run them`;
   if (process.env.CI) throw new Error(`${message} (CI must run them)`);
   console.warn(`SKIPPED: ${message}`);
-  return message;
+  return undefined;
 }
 
 /**
@@ -44,9 +47,8 @@ export function javaMissing(): string | undefined {
  * has no Java or Maven. In CI a missing Java is a failure, not a skip.
  */
 export async function startTestFlink(): Promise<TestFlink | undefined> {
-  if (javaMissing()) return undefined;
-  const tools = findJavaTools();
-  if ('missing' in tools) return undefined;
+  const tools = testJavaTools();
+  if (!tools) return undefined;
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'drey-flink-'));
   const flink = await LocalFlink.start({ workDir, cacheDir: TEST_FLINK_CACHE, tools, log: createLogger('warn') });
   return {
