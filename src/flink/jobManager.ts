@@ -4,6 +4,7 @@
  * schemas of Flink's REST reference; where Flink 2.3 answers differently from that reference, the
  * types follow what Flink actually sends (noted on the field).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FlinkError, FlinkRest, flinkMessage, type FlinkRestOptions } from './rest.js';
 
 /** The states of a job (`JobStatus` in Flink). */
@@ -350,9 +351,6 @@ function segment(id: string): string {
   return encodeURIComponent(id);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** A client of one Flink JobManager's REST API. */
 export class JobManagerClient {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * The HTTP transport shared by drey's Flink clients (JobManager REST and SQL Gateway REST): JSON in
  * and out, a deadline on every call, retries only for calls that are safe to repeat, and errors that
@@ -66,9 +67,6 @@ function errorsOf(body: unknown): string[] | undefined {
   return Array.isArray(errors) && errors.every((e) => typeof e === 'string') ? errors : undefined;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** A Flink REST endpoint. */
 export class FlinkRest {

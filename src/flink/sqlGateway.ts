@@ -8,6 +8,7 @@
  * Sessions, statements and operations use the v2 endpoints: v1 has no `rowFormat` on result
  * fetches, and v2 is served by every gateway since Flink 1.17 (2.3.0 serves v1 to v4).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isSafeNumber, parse as losslessParse } from 'lossless-json';
 import { FlinkError, FlinkRest, type FlinkRestOptions } from './rest.js';
 
@@ -180,9 +181,6 @@ export interface FetchAllOptions {
   deadlineMs?: number;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function seg(handle: string): string {
   return encodeURIComponent(handle);

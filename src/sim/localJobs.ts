@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -248,7 +249,7 @@ export class LocalJobs {
     for (;;) {
       const state = await this.jm.jobStatus(jobId);
       if (TERMINAL_JOB_STATES.includes(state) || Date.now() > deadline) return state;
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
   }
 

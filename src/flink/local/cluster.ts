@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -93,7 +94,7 @@ async function poll<T>(what: string, deadline: number, jvms: Jvm[], probe: () =>
       // not listening yet
     }
     if (Date.now() > deadline) throw new Error(`local Flink: ${what} did not come up in time; logs are in ${path.dirname(jvms[0]?.logFile ?? '.')}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -168,7 +169,7 @@ async function withLock<T>(lock: string, work: () => Promise<T>, isDone: () => b
         // the holder has not written its pid yet
       }
       if (Number.isFinite(holder) && !alive(holder)) rmSync(lock, { recursive: true, force: true });
-      else await new Promise((r) => setTimeout(r, 500));
+      else await sleep(500);
       if (isDone()) return undefined;
     }
   }
