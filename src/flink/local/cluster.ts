@@ -138,6 +138,7 @@ export class LocalFlink {
   static async start(options: LocalFlinkOptions): Promise<LocalFlink> {
     const { tools, log } = options;
     const taskManagers = options.taskManagers ?? 1;
+    const slots = options.slotsPerTaskManager ?? 4;
     const distribution = await ensureDistribution({ cacheDir: options.cacheDir, mvn: tools.mvn, log });
     const dirs = Object.fromEntries(
       ['conf', 'log', 'savepoints', 'checkpoints', 'tmp', 'plugins'].map((d) => [d, path.join(options.workDir, d)]),
@@ -153,7 +154,7 @@ export class LocalFlink {
         'jobmanager.memory.process.size': '1024m',
         'taskmanager.host': '127.0.0.1',
         'taskmanager.bind-host': '127.0.0.1',
-        'taskmanager.numberOfTaskSlots': options.slotsPerTaskManager ?? 4,
+        'taskmanager.numberOfTaskSlots': slots,
         'taskmanager.memory.process.size': '1536m',
         'rest.address': '127.0.0.1',
         'rest.bind-address': '127.0.0.1',
@@ -221,9 +222,10 @@ export class LocalFlink {
       const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
       const deadline = started + (options.startTimeoutMs ?? 120_000);
       await Promise.all([
-        poll('the JobManager and its TaskManagers', deadline, jvms, async () => {
-          const overview = (await json(`${restUrl}/overview`)) as { taskmanagers?: number } | undefined;
-          return (overview?.taskmanagers ?? 0) >= taskManagers ? overview : undefined;
+        poll('the JobManager and the slots of its TaskManagers', deadline, jvms, async () => {
+          // a TaskManager is listed a moment before its slots are: ready means the slots are there
+          const overview = (await json(`${restUrl}/overview`)) as { taskmanagers?: number; 'slots-total'?: number } | undefined;
+          return (overview?.taskmanagers ?? 0) >= taskManagers && (overview?.['slots-total'] ?? 0) >= taskManagers * slots ? overview : undefined;
         }),
         poll('the SQL Gateway', deadline, jvms, () => json(`${gatewayUrl}/v1/info`)),
       ]);
