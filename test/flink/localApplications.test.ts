@@ -81,8 +81,16 @@ describe('applications on local Flink', () => {
     const ui = await fetch(`${drey.url}${app('state-machine')}/flink-web-ui/`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('<title>Apache Flink Web Dashboard</title>');
-    const status = ((await drey.get(app('state-machine'))).body as { status: { jobStatus: { jobId: string; state: string } } }).status;
-    expect(status.jobStatus).toMatchObject({ jobId: first, state: 'RUNNING' });
+    // the application's status follows the FlinkDeployment's, a watch event later
+    const jobStatus = await eventually(
+      "the application's status to show the running job",
+      async () => {
+        const shown = ((await drey!.get(app('state-machine'))).body as { status?: { jobStatus?: { jobId?: string; state?: string } } }).status?.jobStatus;
+        return shown?.state === 'RUNNING' ? shown : undefined;
+      },
+      30_000,
+    );
+    expect(jobStatus).toMatchObject({ jobId: first, state: 'RUNNING' });
 
     // suspended: stopped with a real savepoint, which is on disk
     expect((await drey.post(`${app('state-machine')}/suspend`, {})).status).toBe(200);
