@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './api/app.js';
+import { serve } from './api/server.js';
 import { LeaderElection } from './controllers/leader.js';
 import { ControllerManager } from './controllers/manager.js';
 import { chooseCluster, kubeConfigFromString, loadKubeConfig } from './kube/connection.js';
@@ -153,8 +154,7 @@ export async function start(config: Config, log: Logger): Promise<Drey> {
     info: () => ({ database: embedded ? 'embedded' : 'external', cluster, flink: flinkInfo, controllers: { identity, leader: leader.isLeader } }),
     locateJobManager,
   });
-  const server: Server = app.listen(config.port, config.host);
-  await once(server, 'listening');
+  const server: Server = await serve(app, { port: config.port, host: config.host, log });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;

@@ -24,7 +24,7 @@ export function createApp({
 }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('etag', 'strong');
+  app.set('etag', false); // reply() tags GETs itself, and answers If-None-Match whatever Cache-Control says
   app.set('query parser', 'simple');
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();

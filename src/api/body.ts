@@ -1,7 +1,8 @@
-import type { Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import yaml from 'js-yaml';
 import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../domain/errors.js';
 import { isObject, type JsonObject } from '../domain/objects.js';
+import { isStorableText, UNSTORABLE_REASON } from '../domain/text.js';
 import { readBoundedBody } from '../http/boundedBody.js';
 
 /** Largest body drey reads. */
@@ -28,21 +29,38 @@ function tooLarge(): PayloadTooLarge {
   return new PayloadTooLarge(`Request body is larger than ${MAX_BODY_BYTES} bytes`);
 }
 
+/** `spec.kafkaClusters[3].databaseName`, from the keys walked to a value. */
+function fieldName(path: (string | number)[]): string {
+  if (path.length === 0) return 'body';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
 /**
  * Walks a parsed value, counting every node as often as aliases make it appear, so a YAML alias
- * bomb is refused before anything serialises it; also refuses deep nesting and prototype keys.
+ * bomb is refused before anything serialises it; also refuses deep nesting, prototype keys, and
+ * text PostgreSQL cannot store (naming the field, never quoting the text, which may be a secret).
  */
 function checkShape(value: unknown): void {
   let nodes = 0;
+  const path: (string | number)[] = [];
   const walk = (v: unknown, depth: number): void => {
     if (++nodes > MAX_NODES) throw new BadRequest(`Request body expands to more than ${MAX_NODES} values`);
     if (depth > MAX_DEPTH) throw new BadRequest(`Request body is nested deeper than ${MAX_DEPTH} levels`);
-    if (Array.isArray(v)) {
-      for (const item of v) walk(item, depth + 1);
+    if (typeof v === 'string') {
+      if (!isStorableText(v)) throw new BadRequest(`${fieldName(path)} ${UNSTORABLE_REASON}`);
+    } else if (Array.isArray(v)) {
+      v.forEach((item, index) => {
+        path.push(index);
+        walk(item, depth + 1);
+        path.pop();
+      });
     } else if (isObject(v)) {
       for (const key of Object.keys(v)) {
         if (key === '__proto__') throw new BadRequest('Request body may not contain the key "__proto__"');
+        if (!isStorableText(key)) throw new BadRequest(`${fieldName(path)} has a key that ${UNSTORABLE_REASON}`);
+        path.push(key);
         walk(v[key], depth + 1);
+        path.pop();
       }
     }
   };
@@ -80,27 +98,53 @@ function parseText(text: string, type: 'json' | 'yaml'): unknown {
   }
 }
 
+/** A request body as read before any handler runs: absent (empty), or parsed. */
+type ReadBody = { present: false; type: string | undefined } | { present: true; value: unknown };
+
+const bodies = new WeakMap<Request, ReadBody>();
+
+/** The parser a media type asks for, if drey has one. */
+function formatOf(type: string | undefined): 'json' | 'yaml' | undefined {
+  if (type === undefined) return undefined;
+  if (JSON_TYPES.has(type) || type.endsWith('+json')) return 'json';
+  if (YAML_TYPES.has(type) || type.endsWith('+yaml')) return 'yaml';
+  return undefined;
+}
+
+function unsupported(type: string | undefined): UnsupportedMediaType {
+  return new UnsupportedMediaType(
+    `Unsupported content type ${type === undefined ? '(none)' : `'${type}'`}: send application/json or application/yaml`,
+  );
+}
+
 /**
- * Parses a JSON or YAML request body into a plain object. The media type decides the parser;
- * everything else in drey sees only the resulting object.
+ * Reads the whole body and parses it before the handler runs, on every route: nothing acts on a
+ * request that was not read completely and correctly (an endpoint that takes no body ignores one
+ * that is well formed, and refuses one that is not). JSON and YAML become the same plain object.
  */
-export async function readObjectBody(req: Request): Promise<JsonObject> {
+export const readBody: RequestHandler = async (req, _res, next) => {
   const type = mediaType(req);
-  const raw = await readBoundedBody(req, MAX_BODY_BYTES, tooLarge);
-  let format: 'json' | 'yaml';
-  if (type !== undefined && JSON_TYPES.has(type)) format = 'json';
-  else if (type !== undefined && (YAML_TYPES.has(type) || type.endsWith('+yaml'))) format = 'yaml';
-  else if (type !== undefined && type.endsWith('+json')) format = 'json';
-  else if (type === undefined && raw.length === 0) throw new BadRequest('Request body is required');
-  else {
-    throw new UnsupportedMediaType(
-      `Unsupported content type ${type === undefined ? '(none)' : `'${type}'`}: send application/json or application/yaml`,
-    );
+  const text = (await readBoundedBody(req, MAX_BODY_BYTES, tooLarge)).toString('utf8');
+  if (text.trim() === '') {
+    bodies.set(req, { present: false, type });
+  } else {
+    const format = formatOf(type);
+    if (!format) throw unsupported(type);
+    const value = parseText(text, format);
+    checkShape(value);
+    bodies.set(req, { present: true, value });
   }
-  const text = raw.toString('utf8');
-  if (text.trim() === '') throw new BadRequest('Request body is required');
-  const value = parseText(text, format);
-  checkShape(value);
-  if (!isObject(value)) throw new BadRequest('Request body must be an object');
-  return value;
+  next();
+};
+
+/** The request's body as a plain object; `readBody` must have run. */
+export function objectBody(req: Request): JsonObject {
+  const body = bodies.get(req);
+  if (!body) throw new Error('objectBody() needs the readBody middleware before the handler');
+  if (!body.present) {
+    if (body.type !== undefined && !formatOf(body.type)) throw unsupported(body.type);
+    throw new BadRequest('Request body is required');
+  }
+  if (!isObject(body.value)) throw new BadRequest('Request body must be an object');
+  return body.value;
 }

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { RestProblem } from '../domain/errors.js';
+import { BodyAborted, stopReading } from '../http/boundedBody.js';
 import type { Logger } from '../log.js';
 import { reply } from './reply.js';
 
@@ -8,9 +9,9 @@ export function restError(...messages: string[]): { errors: { message: string }[
   return { errors: messages.map((message) => ({ message })) };
 }
 
-/** Answers paths no route serves, as CMF does. */
+/** Answers paths no route serves, as CMF does: `GET /hello` is `Resource not found: [hello]`. */
 export const notFound: RequestHandler = (req, res) => {
-  reply(req, res, 404, restError(`Resource not found: [${req.path}]`));
+  reply(req, res, 404, restError(`Resource not found: [${req.path.replace(/^\//, '')}]`));
 };
 
 /** Answers a known path called with a method it does not serve. */
@@ -43,9 +44,21 @@ function describeRequest(req: Request): Record<string, unknown> {
  */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    // refused before its body was read (e.g. too large): the rest of the body must not be taken
-    // for the next request on this connection
-    if (!req.complete) res.setHeader('Connection', 'close');
+    if (err instanceof BodyAborted) {
+      // the client's business: there is no one left to answer
+      log.debug('request body cut short by the client', describeRequest(req));
+      return;
+    }
+    if (res.headersSent) {
+      log.debug('error after the answer was sent', { ...describeRequest(req), ...describeError(err) });
+      return;
+    }
+    if (!req.complete) {
+      // refused before its body was read (e.g. too large): read no more of it, and close the
+      // connection once the answer is out, so the rest is not taken for a next request
+      stopReading(req);
+      res.setHeader('Connection', 'close');
+    }
     if (err instanceof RestProblem) {
       reply(req, res, err.status, restError(...err.messages));
       return;
@@ -56,7 +69,6 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     log.error('request failed', { ...describeRequest(req), ...describeError(err) });
-    if (res.headersSent) return;
     reply(req, res, 500, restError('Internal server error'));
   };
 }

@@ -1,14 +1,19 @@
 import type { Request } from 'express';
 import { BadRequest } from '../domain/errors.js';
+import { isStorableText, UNSTORABLE_REASON } from '../domain/text.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type PageRequest, type SortOrder } from '../domain/paging.js';
 
-/** All values of a query parameter, whether given once, repeated, or comma-joined by the client. */
+/**
+ * All values of a query parameter, whether given once, repeated, or comma-joined by the client.
+ * Text PostgreSQL cannot store is refused here, before it reaches a query.
+ */
 function values(req: Request, name: string): string[] {
-  const raw = req.query[name];
+  const raw = Object.hasOwn(req.query, name) ? req.query[name] : undefined;
   if (raw === undefined) return [];
   const list = Array.isArray(raw) ? raw : [raw];
   return list.map((v) => {
     if (typeof v !== 'string') throw new BadRequest(`Query parameter '${name}' must be a string`);
+    if (!isStorableText(v)) throw new BadRequest(`Query parameter '${name}' ${UNSTORABLE_REASON}`);
     return v;
   });
 }
@@ -46,7 +51,8 @@ function parseSort(req: Request, sortable: Record<string, string>): SortOrder[] 
       parts.pop();
     }
     for (const property of parts) {
-      if (!(property in sortable)) {
+      // own properties only: `sort=toString` must not find Object.prototype's
+      if (!Object.hasOwn(sortable, property)) {
         throw new BadRequest(
           `Cannot sort by '${property}': sort by one of ${Object.keys(sortable).join(', ')}`,
         );

@@ -1,24 +1,23 @@
-import { Router, type Request, type RequestHandler } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Domain } from '../domain/index.js';
 import { parsePhase } from '../domain/statements.js';
 import { NAMED_SORT_FIELDS, SEQUENCE_SORT_FIELDS } from '../domain/paging.js';
-import { readObjectBody } from './body.js';
+import { objectBody, readBody } from './body.js';
 import { methodNotAllowed } from './errors.js';
 import { pageRequest, queryParam } from './paging.js';
+import { param } from './params.js';
 import { reply, replyEmpty } from './reply.js';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 
-/** Registers a path's handlers and answers its other methods with 405. */
+/**
+ * Registers a path's handlers, each behind `readBody` (so no handler acts before the whole body
+ * was read and parsed), and answers its other methods with 405.
+ */
 function route(router: Router, path: string, handlers: Partial<Record<Method, RequestHandler>>): void {
   const methods = Object.keys(handlers) as Method[];
-  for (const method of methods) router[method](path, handlers[method]!);
+  for (const method of methods) router[method](path, readBody, handlers[method]!);
   router.all(path, methodNotAllowed(methods.map((m) => m.toUpperCase())));
-}
-
-/** A path parameter, decoded by Express. */
-function param(req: Request, name: string): string {
-  return String(req.params[name]);
 }
 
 /** The CMF REST API: thin handlers that parse, call the domain and reply. */
@@ -30,7 +29,7 @@ export function cmfRoutes(domain: Domain): Router {
 
   route(router, '/cmf/api/v1/environments', {
     get: async (req, res) => reply(req, res, 200, await environments.list(pageRequest(req, NAMED_SORT_FIELDS))),
-    post: async (req, res) => reply(req, res, 201, await environments.createOrUpdate(await readObjectBody(req))),
+    post: async (req, res) => reply(req, res, 201, await environments.createOrUpdate(objectBody(req))),
   });
   route(router, env, {
     get: async (req, res) => reply(req, res, 200, await environments.get(param(req, 'envName'))),
@@ -44,7 +43,7 @@ export function cmfRoutes(domain: Domain): Router {
     get: async (req, res) =>
       reply(req, res, 200, await applications.list(param(req, 'envName'), pageRequest(req, NAMED_SORT_FIELDS))),
     post: async (req, res) =>
-      reply(req, res, 201, await applications.createOrUpdate(param(req, 'envName'), await readObjectBody(req))),
+      reply(req, res, 201, await applications.createOrUpdate(param(req, 'envName'), objectBody(req))),
   });
   route(router, app, {
     get: async (req, res) => reply(req, res, 200, await applications.get(param(req, 'envName'), param(req, 'appName'))),
@@ -77,12 +76,12 @@ export function cmfRoutes(domain: Domain): Router {
     get: async (req, res) =>
       reply(req, res, 200, await secretMappings.list(param(req, 'envName'), pageRequest(req, NAMED_SORT_FIELDS))),
     post: async (req, res) =>
-      reply(req, res, 200, await secretMappings.create(param(req, 'envName'), await readObjectBody(req))),
+      reply(req, res, 200, await secretMappings.create(param(req, 'envName'), objectBody(req))),
   });
   route(router, `${env}/secret-mappings/:name`, {
     get: async (req, res) => reply(req, res, 200, await secretMappings.get(param(req, 'envName'), param(req, 'name'))),
     put: async (req, res) =>
-      reply(req, res, 200, await secretMappings.update(param(req, 'envName'), param(req, 'name'), await readObjectBody(req))),
+      reply(req, res, 200, await secretMappings.update(param(req, 'envName'), param(req, 'name'), objectBody(req))),
     delete: async (req, res) => {
       await secretMappings.delete(param(req, 'envName'), param(req, 'name'));
       replyEmpty(res, 204);
@@ -101,13 +100,13 @@ export function cmfRoutes(domain: Domain): Router {
           pageRequest(req, NAMED_SORT_FIELDS),
         ),
       ),
-    post: async (req, res) => reply(req, res, 200, await statements.create(param(req, 'envName'), await readObjectBody(req))),
+    post: async (req, res) => reply(req, res, 200, await statements.create(param(req, 'envName'), objectBody(req))),
   });
   route(router, `${env}/statements/:stmtName`, {
     get: async (req, res) => reply(req, res, 200, await statements.get(param(req, 'envName'), param(req, 'stmtName'))),
     // the contract defines no body for this 200
     put: async (req, res) => {
-      await statements.update(param(req, 'envName'), param(req, 'stmtName'), await readObjectBody(req));
+      await statements.update(param(req, 'envName'), param(req, 'stmtName'), objectBody(req));
       replyEmpty(res, 200);
     },
     delete: async (req, res) => {
@@ -128,7 +127,7 @@ export function cmfRoutes(domain: Domain): Router {
     get: async (req, res) =>
       reply(req, res, 200, await computePools.list(param(req, 'envName'), pageRequest(req, NAMED_SORT_FIELDS))),
     post: async (req, res) =>
-      reply(req, res, 200, await computePools.create(param(req, 'envName'), await readObjectBody(req))),
+      reply(req, res, 200, await computePools.create(param(req, 'envName'), objectBody(req))),
   });
   route(router, `${env}/compute-pools/:poolName`, {
     get: async (req, res) => reply(req, res, 200, await computePools.get(param(req, 'envName'), param(req, 'poolName'))),
@@ -140,11 +139,11 @@ export function cmfRoutes(domain: Domain): Router {
 
   route(router, '/cmf/api/v1/secrets', {
     get: async (req, res) => reply(req, res, 200, await secrets.list(pageRequest(req, NAMED_SORT_FIELDS))),
-    post: async (req, res) => reply(req, res, 200, await secrets.create(await readObjectBody(req))),
+    post: async (req, res) => reply(req, res, 200, await secrets.create(objectBody(req))),
   });
   route(router, '/cmf/api/v1/secrets/:secretName', {
     get: async (req, res) => reply(req, res, 200, await secrets.get(param(req, 'secretName'))),
-    put: async (req, res) => reply(req, res, 200, await secrets.update(param(req, 'secretName'), await readObjectBody(req))),
+    put: async (req, res) => reply(req, res, 200, await secrets.update(param(req, 'secretName'), objectBody(req))),
     delete: async (req, res) => {
       await secrets.delete(param(req, 'secretName'));
       replyEmpty(res, 204);
@@ -153,7 +152,7 @@ export function cmfRoutes(domain: Domain): Router {
 
   route(router, '/cmf/api/v1/catalogs/kafka', {
     get: async (req, res) => reply(req, res, 200, await catalogs.list(pageRequest(req, NAMED_SORT_FIELDS))),
-    post: async (req, res) => reply(req, res, 200, await catalogs.create(await readObjectBody(req))),
+    post: async (req, res) => reply(req, res, 200, await catalogs.create(objectBody(req))),
   });
   route(router, '/cmf/api/v1/catalogs/kafka/:catName', {
     get: async (req, res) => reply(req, res, 200, await catalogs.get(param(req, 'catName'))),

@@ -3,6 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Domain } from '../domain/index.js';
 import { ServiceUnavailable } from '../domain/errors.js';
 import type { Logger } from '../log.js';
+import { param } from './params.js';
 
 /**
  * The Flink web UI proxy the Confluent CLI's `confluent flink application web-ui-forward` talks to:
@@ -63,8 +64,8 @@ export function flinkWebUiRoutes({ domain, locate, log }: { domain: Domain; loca
   const router = Router({ caseSensitive: true });
   const base = '/cmf/api/v1/environments/:envName/applications/:appName/flink-web-ui';
   router.all([base, `${base}/*rest`], async (req, res) => {
-    const envName = String(req.params.envName);
-    const appName = String(req.params.appName);
+    const envName = param(req, 'envName');
+    const appName = param(req, 'appName');
     const deployment = await domain.applications.deploymentOf(envName, appName);
     const location = locate(deployment);
     if ('unavailable' in location) throw new ServiceUnavailable(`Application '${appName}' has no Flink web UI: ${location.unavailable}`);

@@ -27,10 +27,10 @@ export function catalogs(store: Store) {
   return {
     async create(body: JsonObject): Promise<JsonObject> {
       const post = validate(withEnvelope(body, KAFKA_CATALOG_KIND));
-      const names = post.spec.kafkaClusters.map((c) => c.databaseName);
-      const repeated = names.filter((n, i) => names.indexOf(n) !== i);
-      if (repeated.length > 0) {
-        throw new Unprocessable(`spec.kafkaClusters lists database '${repeated[0]}' more than once`);
+      const seen = new Set<string>();
+      for (const { databaseName } of post.spec.kafkaClusters) {
+        if (seen.has(databaseName)) throw new Unprocessable(`spec.kafkaClusters lists database '${databaseName}' more than once`);
+        seen.add(databaseName);
       }
       const catalog = await store.catalogs.create({
         id: randomUUID(),

@@ -14,7 +14,7 @@ export function deepMerge(base: unknown, top: unknown): unknown {
   if (!isObject(base) || !isObject(top)) return top === undefined ? structuredClone(base) : structuredClone(top);
   const out: JsonObject = structuredClone(base);
   for (const [key, value] of Object.entries(top)) {
-    out[key] = key in out ? deepMerge(out[key], value) : structuredClone(value);
+    out[key] = Object.hasOwn(out, key) ? deepMerge(out[key], value) : structuredClone(value);
   }
   return out;
 }

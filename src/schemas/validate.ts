@@ -39,10 +39,14 @@ function describe(error: ErrorObject): string {
   }
 }
 
+/** Most messages one refusal lists; a body with thousands of bad entries names the first ones. */
+const MAX_MESSAGES = 50;
+
 /** Messages for a failed validation, without repeats or the noise of anyOf branches. */
 export function describeErrors(errors: ErrorObject[]): string[] {
-  const messages = errors.map(describe).filter((m) => m !== '');
-  return [...new Set(messages)];
+  const messages = [...new Set(errors.map(describe).filter((m) => m !== ''))];
+  if (messages.length <= MAX_MESSAGES) return messages;
+  return [...messages.slice(0, MAX_MESSAGES), `and ${messages.length - MAX_MESSAGES} more problems`];
 }
 
 /** Compiles a schema once; the returned function checks a value or throws BadRequest. */

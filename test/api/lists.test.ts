@@ -78,10 +78,19 @@ describe('lists', () => {
   it('answers unknown paths with 404 Resource not found: [<path>], in YAML when asked', async () => {
     const res = await api.get('/cmf/api/v1/nothing/here');
     expect(res.status).toBe(404);
-    expect(res.body).toEqual({ errors: [{ message: 'Resource not found: [/cmf/api/v1/nothing/here]' }] });
+    expect(res.body).toEqual({ errors: [{ message: 'Resource not found: [cmf/api/v1/nothing/here]' }] });
     const yaml = await api.get('/cmf/api/v2/environments', { acceptYaml: true });
     expect(yaml.headers.get('content-type')).toMatch(/^application\/yaml/);
-    expect(yaml.body).toEqual({ errors: [{ message: 'Resource not found: [/cmf/api/v2/environments]' }] });
+    expect(yaml.body).toEqual({ errors: [{ message: 'Resource not found: [cmf/api/v2/environments]' }] });
+  });
+
+  it.each([
+    ['/hello', 'Resource not found: [hello]'],
+    ['/', 'Resource not found: []'],
+  ])('answers GET %s exactly as the contract’s Troubleshooting section shows: %s', async (path, message) => {
+    const res = await api.get(path);
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ errors: [{ message }] });
   });
 
   it('answers a method a path does not serve with 405 and Allow', async () => {

@@ -2,6 +2,7 @@ import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import yaml from 'js-yaml';
 import { createApp } from '../../src/api/app.js';
+import { serve } from '../../src/api/server.js';
 import { createDomain } from '../../src/domain/index.js';
 import { createLogger } from '../../src/log.js';
 import { createPrismaClient, type PrismaClient } from '../../src/store/client.js';
@@ -29,6 +30,8 @@ export interface RequestOptions {
 /** drey's API on a fresh database, listening on a free port, checked against the contract. */
 export interface TestApi {
   url: string;
+  /** The HTTP server, for tests that look at its connections. */
+  server: Server;
   databaseUrl: string;
   prisma: PrismaClient;
   /** Lines drey logged. */
@@ -113,12 +116,11 @@ export async function startApi(options: { databaseUrl?: string } = {}): Promise<
   const logs: string[] = [];
   const log = createLogger('debug', (line) => logs.push(line));
   const app = createApp({ domain: createDomain(createStore(prisma)), log });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const server: Server = await serve(app, { port: 0, host: '127.0.0.1', log });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
+    server,
     databaseUrl,
     prisma,
     logs,

@@ -22,7 +22,9 @@ export function sharedDir(): string | undefined {
  * written down in the README ("Where the contract is silent"). Every other status must be listed.
  */
 const EXTRA_STATUSES: Record<string, number[]> = {
-  '*': [405, 413, 415],
+  // any endpoint: a malformed body (even where none is expected) or broken framing is 400, an
+  // unknown method 405, an oversized body 413, a body neither JSON nor YAML 415
+  '*': [400, 405, 413, 415],
   // lists: bad page/size/sort (and phase) query parameters
   'GET /cmf/api/v1/environments': [400],
   'GET /cmf/api/v1/environments/{envName}/applications': [400],

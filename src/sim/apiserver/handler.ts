@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BodyAborted } from '../../http/boundedBody.js';
 import yaml from 'js-yaml';
 import type { Logger } from '../../log.js';
 import { fieldValidationMode, type Admission } from './admission.js';
@@ -103,6 +104,7 @@ export class RequestHandler {
       if (await this.injectFault(route, method, url, res)) return;
       await this.dispatch(route, method, url, req, res);
     } catch (err) {
+      if (err instanceof BodyAborted) return; // the client went away mid-body: no one to answer
       if (res.headersSent) {
         res.destroy();
         return;

@@ -1,0 +1,109 @@
+/**
+ * Real HTTP clients for tests of the HTTP edge: curl (what users type) and raw sockets (for framing
+ * no client library will send).
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import net from 'node:net';
+
+function findCurl(): string | undefined {
+  try {
+    return execFileSync('which', ['curl'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** curl's path, or undefined after saying loudly that the curl tests skip (in CI a missing curl fails). */
+export const curlPath = findCurl();
+if (!curlPath && process.env.CI) throw new Error('CI needs curl (Debian package curl): .ci/run installs it');
+if (!curlPath) process.stderr.write('\nSKIPPED curl tests: curl is not installed (Debian package curl)\n');
+
+/** What curl received: the status, the headers (lower-cased names) and the body. */
+export interface CurlAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  exitCode: number;
+  stderr: string;
+}
+
+/** Runs curl with `args` (plus -sS and header output) against `url`. */
+export function curl(url: string, args: string[]): Promise<CurlAnswer> {
+  return new Promise((resolve) => {
+    execFile(curlPath!, ['-sS', '-D', '-', ...args, url], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (err, stdout, stderr) => {
+      const exitCode = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      // curl prints each response's head (a 100 Continue first, when it asked for one), then the body
+      const heads: string[] = [];
+      let rest = stdout;
+      while (/^HTTP\/\d(\.\d)? \d{3}/.test(rest)) {
+        const end = rest.indexOf('\r\n\r\n');
+        if (end < 0) break;
+        heads.push(rest.slice(0, end));
+        rest = rest.slice(end + 4);
+      }
+      const last = heads[heads.length - 1] ?? '';
+      const [statusLine, ...lines] = last.split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      resolve({ status: Number(/ (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0), headers, body: rest, exitCode, stderr });
+    });
+  });
+}
+
+/**
+ * Writes raw bytes to an HTTP server and collects everything it answers until it closes the
+ * connection or `idleMs` pass without a byte. For framing no client library will send.
+ */
+export function rawExchange(url: string, bytes: string | Buffer, idleMs = 1_500): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const idle = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(finish, idleMs);
+    };
+    socket.on('connect', () => {
+      socket.write(bytes);
+      idle();
+    });
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      idle();
+    });
+    socket.on('end', finish);
+    socket.on('close', finish);
+    socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? finish() : reject(err)));
+  });
+}
+
+/** The responses in a raw HTTP/1.1 answer: status and parsed JSON body of each. */
+export function responses(raw: string): { status: number; body: any }[] {
+  const out: { status: number; body: any }[] = [];
+  let rest = raw;
+  for (;;) {
+    const m = /^HTTP\/1\.1 (\d{3})[^\r]*\r\n/.exec(rest);
+    if (!m) return out;
+    const headEnd = rest.indexOf('\r\n\r\n');
+    const head = rest.slice(0, headEnd);
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    const text = rest.slice(headEnd + 4, headEnd + 4 + length);
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    out.push({ status: Number(m[1]), body });
+    rest = rest.slice(headEnd + 4 + length);
+  }
+}
