@@ -19,6 +19,7 @@ import { createDomain } from './domain/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createPrismaClient } from './store/client.js';
 import { EmbeddedPostgres } from './store/embeddedPostgres.js';
+import { databaseProbe } from './store/health.js';
 import { createStore } from './store/index.js';
 import { migrate, MIGRATIONS_DIR } from './store/migrate.js';
 
@@ -70,12 +71,21 @@ export interface Drey {
   stop(): Promise<void>;
 }
 
+/** What `start` tells its caller beyond the Drey it returns. */
+export interface StartHooks {
+  /**
+   * drey cannot go on (its embedded PostgreSQL died and would not come back): the process should
+   * exit non-zero so that whatever supervises it starts it afresh.
+   */
+  onFatal?: (err: Error) => void;
+}
+
 /** Starts drey: database, migrations, API. The only owner of singletons. */
-export async function start(config: Config, log: Logger): Promise<Drey> {
+export async function start(config: Config, log: Logger, hooks: StartHooks = {}): Promise<Drey> {
   let embedded: EmbeddedPostgres | undefined;
   let databaseUrl = config.databaseUrl;
   if (databaseUrl === undefined) {
-    embedded = new EmbeddedPostgres({ dataDir: config.dataDir, log });
+    embedded = new EmbeddedPostgres({ dataDir: config.dataDir, log, ...(hooks.onFatal ? { onGiveUp: hooks.onFatal } : {}) });
     databaseUrl = await embedded.start();
     log.info('database: embedded PostgreSQL', { dataDir: path.join(config.dataDir, 'postgres'), url: redact(databaseUrl) });
   } else {
@@ -90,6 +100,7 @@ export async function start(config: Config, log: Logger): Promise<Drey> {
   }
   const prisma = createPrismaClient(databaseUrl);
   const store = createStore(prisma);
+  const probeDatabase = databaseProbe(prisma);
   const domain = createDomain(store);
 
   const source = chooseCluster(config.kube, process.env);
@@ -152,6 +163,11 @@ export async function start(config: Config, log: Logger): Promise<Drey> {
     domain,
     log,
     info: () => ({ database: embedded ? 'embedded' : 'external', cluster, flink: flinkInfo, controllers: { identity, leader: leader.isLeader } }),
+    database: async () => {
+      const health = await probeDatabase();
+      const why = embedded?.lastFailure;
+      return !health.up && why ? { up: false, error: `the embedded PostgreSQL is being restarted (${why})` } : health;
+    },
     locateJobManager,
   });
   const server: Server = await serve(app, { port: config.port, host: config.host, log });
@@ -191,16 +207,21 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  let drey: Drey;
+  let drey: Drey | undefined;
+  const fatal = (err: Error): void => {
+    log.error('drey cannot go on; exiting so that it is started afresh', { error: err.message });
+    void (drey?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+  };
   try {
-    drey = await start(config, log);
+    drey = await start(config, log, { onFatal: fatal });
   } catch (err) {
     log.error('drey could not start', { error: (err as Error).message });
     process.exit(1);
   }
+  const running = drey;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      drey.stop().then(
+      running.stop().then(
         () => process.exit(0),
         (err: unknown) => {
           log.error('drey did not stop cleanly', { error: (err as Error).message });

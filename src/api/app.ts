@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import type { Domain } from '../domain/index.js';
+import type { DatabaseHealth } from '../store/health.js';
 import type { Logger } from '../log.js';
 import { errorHandler, notFound } from './errors.js';
 import { cmfRoutes } from './routes.js';
@@ -11,6 +12,8 @@ export interface AppOptions {
   log: Logger;
   /** Facts about this process for `/healthz`: database, cluster, leadership (read at each request). */
   info?: () => Record<string, unknown>;
+  /** Whether the database answers now, for `/healthz`. */
+  database?: () => Promise<DatabaseHealth>;
   /** Finds an application's JobManager for the web UI proxy. */
   locateJobManager?: JobManagerLocator;
 }
@@ -20,6 +23,7 @@ export function createApp({
   domain,
   log,
   info = () => ({}),
+  database = async () => ({ up: true }),
   locateJobManager = () => ({ unavailable: 'this drey cannot reach JobManagers' }),
 }: AppOptions): Express {
   const app = express();
@@ -34,8 +38,15 @@ export function createApp({
     });
     next();
   });
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', ...info() });
+  // 503 while the database does not answer: this replica cannot serve the API then
+  app.get('/healthz', async (_req, res) => {
+    const health = await database();
+    res.status(health.up ? 200 : 503).json({
+      status: health.up ? 'ok' : 'unavailable',
+      ...info(),
+      databaseUp: health.up,
+      ...(health.up ? {} : { databaseError: health.error }),
+    });
   });
   app.use(flinkWebUiRoutes({ domain, locate: locateJobManager, log }));
   app.use(cmfRoutes(domain));

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { RestProblem } from '../domain/errors.js';
 import { BodyAborted, stopReading } from '../http/boundedBody.js';
 import type { Logger } from '../log.js';
+import { isDatabaseUnavailable } from '../store/errors.js';
 import { reply } from './reply.js';
 
 /** A RestError body. */
@@ -38,11 +39,13 @@ function describeRequest(req: Request): Record<string, unknown> {
 }
 
 /**
- * The one place errors become responses: drey's errors carry their status; errors Express raises
- * while reading a request keep theirs if they are 4xx; anything else is a 500 that says nothing
- * of its cause to the client and everything (but request bodies) to the log.
+ * The one place errors become responses: drey's errors carry their status; a database that cannot
+ * be reached is a 503 the client may retry; errors Express raises while reading a request keep
+ * theirs if they are 4xx; anything else is a 500 that says nothing of its cause to the client and
+ * everything (but request bodies) to the log.
  */
 export function errorHandler(log: Logger): ErrorRequestHandler {
+  let lastOutageLog = 0;
   return (err, req, res, _next) => {
     if (err instanceof BodyAborted) {
       // the client's business: there is no one left to answer
@@ -61,6 +64,14 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (err instanceof RestProblem) {
       reply(req, res, err.status, restError(...err.messages));
+      return;
+    }
+    if (isDatabaseUnavailable(err)) {
+      // one line per outage, not per request: the outage is logged where it is noticed
+      if (Date.now() - lastOutageLog > 10_000) log.warn('database unavailable: answering 503', describeRequest(req));
+      lastOutageLog = Date.now();
+      res.setHeader('Retry-After', '1');
+      reply(req, res, 503, restError('The database is unavailable; retry in a moment'));
       return;
     }
     const status = typeof err?.status === 'number' ? err.status : typeof err?.statusCode === 'number' ? err.statusCode : 500;

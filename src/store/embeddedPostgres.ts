@@ -10,6 +10,7 @@ import path from 'node:path';
 export interface EmbeddedPostgresLog {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
+  error?(message: string, fields?: Record<string, unknown>): void;
 }
 
 /** Options for an embedded PostgreSQL server. */
@@ -19,7 +20,20 @@ export interface EmbeddedPostgresOptions {
   /** Port to listen on; a free one is chosen when absent. */
   port?: number;
   log: EmbeddedPostgresLog;
+  /**
+   * Called when the server died and could not be restarted within `restartForMs`: the caller
+   * should exit non-zero so that its own supervisor starts it afresh. Without it, restarts go on.
+   */
+  onGiveUp?: (err: Error) => void;
+  /** How long restarts of a server that died are tried before giving up. Default 2 minutes. */
+  restartForMs?: number;
 }
+
+/** What the server is doing: serving, coming back after it died, or stopped. */
+export type EmbeddedPostgresState = 'running' | 'restarting' | 'stopped';
+
+/** First delay before restarting a server that died, doubled per failed attempt up to the last. */
+const RESTART_DELAYS_MS = { first: 250, max: 5_000 };
 
 interface Binaries {
   initdb: string;
@@ -37,6 +51,12 @@ async function binaries(): Promise<Binaries> {
   } catch {
     throw new Error(`No embedded PostgreSQL for ${os.platform()}-${os.arch()} (${pkg}); set DATABASE_URL instead`);
   }
+}
+
+/** The line of a failed start's output that says why (PostgreSQL ends with a HINT after the FATAL). */
+function serverComplaint(output: string): string {
+  const lines = output.split('\n').map((l) => l.replace(/^\S+ \S+ \S+ \[\d+\] /, '').trim()).filter(Boolean);
+  return (lines.findLast((l) => /^(FATAL|PANIC):/.test(l)) ?? lines[lines.length - 1] ?? output).slice(0, 300);
 }
 
 /** A free TCP port on loopback. */
@@ -114,6 +134,13 @@ export class EmbeddedPostgres {
   private process: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private readonly pgData: string;
+  private launch: { bin: Binaries; port: number; account?: { uid: number; gid: number } } | undefined;
+  private stopping = false;
+  private restarting: Promise<void> | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private current: EmbeddedPostgresState = 'stopped';
+  private lastExit: string | undefined;
 
   /** The connection string, once started. */
   url = '';
@@ -124,6 +151,7 @@ export class EmbeddedPostgres {
 
   /** Initialises the cluster if needed and starts the server. */
   async start(): Promise<string> {
+    this.stopping = false;
     const bin = await binaries();
     const root = process.getuid?.() === 0;
     const account = root ? postgresAccount() : undefined;
@@ -135,9 +163,67 @@ export class EmbeddedPostgres {
     const password = (await readFile(passwordFile, 'utf8')).trim();
     await stopLeftover(this.pgData, this.options.log);
     const port = this.options.port ?? (await freePort());
+    this.launch = { bin, port, ...(account ? { account } : {}) };
     await this.run(bin, port, account);
     this.url = `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
     return this.url;
+  }
+
+  /** What the server is doing now. */
+  get state(): EmbeddedPostgresState {
+    return this.current;
+  }
+
+  /** Why the server last died, while it is restarting. */
+  get lastFailure(): string | undefined {
+    return this.current === 'restarting' ? this.lastExit : undefined;
+  }
+
+  /**
+   * The server died without being asked to stop (killed, crashed): start it again on the same port
+   * and data directory, so drey's connection string stays valid. A restart can fail for a while
+   * (old server processes still hold the shared memory), so attempts back off; after
+   * `restartForMs` of failures the caller is told to give up.
+   */
+  private onUnexpectedExit(reason: string): void {
+    const { log } = this.options;
+    this.lastExit = reason;
+    this.current = 'restarting';
+    (log.error ?? log.warn).call(log, 'embedded PostgreSQL died; restarting it', { reason });
+    const deadline = Date.now() + (this.options.restartForMs ?? 120_000);
+    let delay = RESTART_DELAYS_MS.first;
+    let attempts = 0;
+    this.restarting = (async () => {
+      for (;;) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          this.restartTimer = setTimeout(resolve, delay);
+        });
+        if (this.stopping) return;
+        attempts += 1;
+        try {
+          const { bin, port, account } = this.launch!;
+          await this.run(bin, port, account);
+          log.info('embedded PostgreSQL restarted', { attempts, after: reason });
+          return;
+        } catch (err) {
+          const message = serverComplaint((err as Error).message);
+          this.lastExit = `${reason}; restart ${attempts} failed: ${message}`;
+          if (Date.now() > deadline) {
+            const final = new Error(`embedded PostgreSQL could not be restarted after ${attempts} attempts: ${message}`);
+            (log.error ?? log.warn).call(log, final.message);
+            if (this.options.onGiveUp) {
+              this.options.onGiveUp(final);
+              return;
+            }
+          }
+          log.warn('embedded PostgreSQL did not restart yet; retrying', { attempt: attempts, inMs: Math.min(delay * 2, RESTART_DELAYS_MS.max), error: message });
+          delay = Math.min(delay * 2, RESTART_DELAYS_MS.max);
+        }
+      }
+    })().finally(() => {
+      this.restarting = undefined;
+    });
   }
 
   private async initialise(bin: Binaries, passwordFile: string, account?: { uid: number; gid: number }) {
@@ -176,6 +262,10 @@ export class EmbeddedPostgres {
     );
     this.process = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    let ready = false;
+    child.once('exit', (code, signal) => {
+      if (ready && !this.stopping) this.onUnexpectedExit(signal ? `killed by ${signal}` : `exited with status ${code}`);
+    });
     let output = '';
     await new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
@@ -193,12 +283,19 @@ export class EmbeddedPostgres {
       child.once('error', reject);
     });
     child.stderr?.on('data', () => undefined);
+    ready = true;
+    this.current = 'running';
   }
 
-  /** Stops the server (fast shutdown: open transactions are rolled back, data is kept). */
+  /** Stops the server (fast shutdown: open transactions are rolled back, data is kept), and any restart. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    this.wake?.();
+    await this.restarting;
+    this.current = 'stopped';
     const child = this.process;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGINT');
     const timeout = setTimeout(() => child.kill('SIGKILL'), 15_000);
     await this.exited;

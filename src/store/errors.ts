@@ -31,3 +31,30 @@ export async function translate<T>(what: string, op: () => Promise<T>): Promise<
     throw err;
   }
 }
+
+/** Prisma's codes for a database that cannot be reached or answered too late. */
+const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+/** What the pg driver adapter calls a lost or refused connection. */
+const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+/** PostgreSQL's SQLSTATE classes for the same: connection exceptions, shutdown, start-up, recovery. */
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-4]|53300)/;
+/** Messages of the node-postgres driver for a connection that broke. */
+const UNAVAILABLE_MESSAGES = /Connection terminated|Client has encountered a connection error|ECONNREFUSED|ECONNRESET|Can't reach database server|timeout exceeded when trying to connect/i;
+
+/**
+ * Whether an error means the database is down or unreachable (rather than a query being wrong):
+ * such a request may succeed when retried, and the API answers it with 503.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const { code, meta, cause, message } = e as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } }; cause?: unknown; message?: unknown };
+    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
+    const adapter = meta?.driverAdapterError?.cause;
+    if (adapter?.kind && UNAVAILABLE_KINDS.has(adapter.kind)) return true;
+    if (adapter?.originalCode && UNAVAILABLE_SQLSTATE.test(adapter.originalCode)) return true;
+    // only errors without a code: a coded error's message may quote the query's arguments
+    if (typeof code !== 'string' && typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
+    e = cause ?? (e as { driverAdapterError?: unknown }).driverAdapterError;
+  }
+  return false;
+}
