@@ -3,7 +3,7 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Express } from 'express';
-import { stopReadingSocket } from '../http/boundedBody.js';
+import { stopReading, stopReadingSocket } from '../http/boundedBody.js';
 import type { Logger } from '../log.js';
 import { restError } from './errors.js';
 
@@ -57,6 +57,13 @@ function rawAnswer(status: number, message: string): string {
   );
 }
 
+/** Answers a RestError through a response, outside Express (which has not seen the request). */
+function answer(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(restError(message));
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
 /** The response a connection is serving, if any (Node keeps it on the socket). */
 function inFlight(socket: Duplex): ServerResponse | undefined {
   return (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
@@ -90,9 +97,7 @@ function answerClientError(err: ParserError, socket: Duplex, log: Logger): void 
   const req = (res as (ServerResponse & { req?: IncomingMessage }) | undefined)?.req;
   stopReadingSocket(socket as Socket);
   if (res && req && !req.complete && !res.headersSent) {
-    const body = JSON.stringify(restError(message));
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
-    res.end(body);
+    answer(res, status, message, { Connection: 'close' });
     return;
   }
   whenIdle(socket, () => {
@@ -104,10 +109,24 @@ function answerClientError(err: ParserError, socket: Duplex, log: Logger): void 
 
 /**
  * Serves the HTTP application. Requests Node's own parser refuses (broken framing, unknown methods,
- * oversized headers, timeouts) and CONNECT get a RestError too, rather than a dropped connection.
+ * oversized headers, timeouts), CONNECT, an HTTP/1.1 request without Host and an expectation
+ * other than 100-continue get a RestError too, rather than a dropped connection or Node's bare
+ * status line.
  */
 export async function serve(app: Express, { port, host, log }: ServeOptions): Promise<Server> {
-  const server = http.createServer(app);
+  // Node would refuse a missing Host itself, with an empty 400: drey says why, as a RestError
+  const server = http.createServer({ requireHostHeader: false }, (req, res) => {
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+      stopReading(req);
+      answer(res, 400, 'An HTTP/1.1 request needs a Host header', { Connection: 'close' });
+      return;
+    }
+    void app(req, res);
+  });
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    stopReading(req);
+    answer(res, 417, 'The only expectation drey meets is Expect: 100-continue', { Connection: 'close' });
+  });
   server.on('clientError', (err: ParserError, socket: Duplex) => answerClientError(err, socket, log));
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());

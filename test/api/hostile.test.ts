@@ -8,21 +8,14 @@ import yaml from 'js-yaml';
 import { application, computePool, environment, kafkaCatalog, secret, secretMapping, statement } from '../support/fixtures.js';
 import { startApi, type TestApi, type TestResponse } from '../support/api.js';
 import { loadContract } from '../support/contract.js';
+import { CATALOGS, changedTables, E, ENV, ENVS, NS, SECRET, SECRETS, secretFragments, seedHostileWorld, snapshot } from '../support/hostile.js';
 
 type Json = Record<string, any>;
 
 const MIB = 1024 * 1024;
-const ENVS = '/cmf/api/v1/environments';
-const ENV = 'env-hostile';
-const NS = 'flink-hostile';
-const E = `${ENVS}/${ENV}`;
 const MISSING_ENV = `${ENVS}/env-missing`;
-const SECRETS = '/cmf/api/v1/secrets';
-const CATALOGS = '/cmf/api/v1/catalogs/kafka';
 /** The name every hostile POST tries to create. */
 const TARGET = 'hostile-target';
-/** Secret material carried by every secret-related body; no 6 characters of it may ever come back. */
-const SECRET = 'Zk4qW9xVr2Lp7Tn';
 /** Marks a field to delete in `withField`. */
 const REMOVE = Symbol('remove');
 
@@ -32,22 +25,7 @@ const fresh = (prefix: string): string => `${prefix}-${++serial}`;
 
 beforeAll(async () => {
   api = await startApi();
-  const setup: [string, string, unknown][] = [
-    ['POST', ENVS, environment(ENV, NS)],
-    ['POST', SECRETS, secret('kafka-creds', { password: SECRET })],
-    ['POST', SECRETS, secret('other-creds', { password: SECRET })],
-    ['POST', `${E}/secret-mappings`, secretMapping('kafka-conn', 'kafka-creds')],
-    ['POST', `${E}/compute-pools`, computePool('pool-one')],
-    ['POST', `${E}/statements`, statement('stmt-one')],
-    ['POST', `${E}/applications`, application('app-one')],
-    ['POST', `${E}/applications`, application('app-parked', { job: { ...application().spec.job, state: 'suspended' } })],
-    ['POST', `${E}/applications`, { ...application('app-nojob'), spec: { image: 'flink:1.19' } }],
-    ['POST', CATALOGS, kafkaCatalog('kafka-cat')],
-  ];
-  for (const [method, path, body] of setup) {
-    const res = await api.request(method, path, body);
-    if (res.status >= 300) throw new Error(`setup ${method} ${path} answered ${res.status}: ${res.text}`);
-  }
+  await seedHostileWorld(api);
 });
 afterAll(async () => api.close());
 
@@ -113,43 +91,6 @@ function chunkedBody(body: Json, bytes: number): Buffer[] {
   const chunks: Buffer[] = [];
   for (let i = 0; i < buf.length; i += 64 * 1024) chunks.push(buf.subarray(i, i + 64 * 1024));
   return chunks;
-}
-
-/** Every row of every table, serialised per table, to prove a refused request wrote nothing. */
-async function snapshot(): Promise<Record<string, string>> {
-  const p = api.prisma;
-  const byId = { orderBy: { id: 'asc' as const } };
-  const tables: Record<string, Promise<unknown[]>> = {
-    Environment: p.environment.findMany(byId),
-    Application: p.application.findMany(byId),
-    ApplicationInstance: p.applicationInstance.findMany(byId),
-    ApplicationEvent: p.applicationEvent.findMany(byId),
-    Secret: p.secret.findMany(byId),
-    EnvironmentSecretMapping: p.environmentSecretMapping.findMany(byId),
-    ComputePool: p.computePool.findMany(byId),
-    Statement: p.statement.findMany(byId),
-    StatementException: p.statementException.findMany(byId),
-    KafkaCatalog: p.kafkaCatalog.findMany(byId),
-  };
-  const out: Record<string, string> = {};
-  for (const [name, rows] of Object.entries(tables)) {
-    out[name] = JSON.stringify(await rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  }
-  return out;
-}
-
-/** Tables whose rows differ between two snapshots, with their row counts. */
-function changedTables(before: Record<string, string>, after: Record<string, string>): string[] {
-  return Object.keys(before)
-    .filter((t) => before[t] !== after[t])
-    .map((t) => `${t}: ${(JSON.parse(before[t]!) as unknown[]).length} rows → ${(JSON.parse(after[t]!) as unknown[]).length} rows, contents changed`);
-}
-
-/** Any 6 consecutive characters of SECRET found in `text`. */
-function secretFragments(text: string): string[] {
-  const found: string[] = [];
-  for (let i = 0; i + 6 <= SECRET.length; i++) if (text.includes(SECRET.slice(i, i + 6))) found.push(SECRET.slice(i, i + 6));
-  return found;
 }
 
 /** A YAML "billion laughs": 9 anchors, each a list of 9 aliases of the one before (9^9 leaves). */
@@ -835,7 +776,7 @@ const bodyTable: Case[] = endpoints.flatMap((ep) => [
 /** The checks every refused request must pass. */
 async function expectRefused(c: { status: number; message: RegExp; views: string[]; send: () => Promise<TestResponse> }) {
   const viewsBefore = await Promise.all(c.views.map((v) => api.get(v)));
-  const before = await snapshot();
+  const before = await snapshot(api.prisma);
 
   const res = await c.send();
 
@@ -847,7 +788,7 @@ async function expectRefused(c: { status: number; message: RegExp; views: string
   expect(secretFragments(res.text)).toEqual([]);
   expect(secretFragments(api.logs.join(''))).toEqual([]);
 
-  expect(changedTables(before, await snapshot())).toEqual([]);
+  expect(changedTables(before, await snapshot(api.prisma))).toEqual([]);
   const viewsAfter = await Promise.all(c.views.map((v) => api.get(v)));
   expect(viewsAfter.map((r) => [r.status, r.body])).toEqual(viewsBefore.map((r) => [r.status, r.body]));
   expect(({} as Record<string, unknown>).polluted).toBeUndefined();

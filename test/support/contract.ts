@@ -23,9 +23,9 @@ export function sharedDir(): string | undefined {
  */
 const EXTRA_STATUSES: Record<string, number[]> = {
   // any endpoint: a malformed body (even where none is expected) or broken framing is 400, an
-  // unknown method 405, an oversized body 413, a body neither JSON nor YAML 415, and 503 while
-  // the database cannot be reached (issue #9)
-  '*': [400, 405, 413, 415, 503],
+  // unknown method 405, an oversized body 413, a body neither JSON nor YAML 415, an Expect other
+  // than 100-continue 417, and 503 while the database cannot be reached (issue #9)
+  '*': [400, 405, 413, 415, 417, 503],
   // lists: bad page/size/sort (and phase) query parameters
   'GET /cmf/api/v1/environments': [400],
   'GET /cmf/api/v1/environments/{envName}/applications': [400],
