@@ -50,6 +50,7 @@ function rawAnswer(status: number, message: string): string {
   const body = JSON.stringify(restError(message));
   return (
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\n` +
+    `Date: ${new Date().toUTCString()}\r\n` +
     'Content-Type: application/json; charset=utf-8\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     'Connection: close\r\n\r\n' +
