@@ -6,32 +6,20 @@
 import { rawExchange, responses } from '../support/clients.js';
 import { startApi, type TestApi } from '../support/api.js';
 import { eventually } from '../support/drey.js';
-import { application, computePool, environment, kafkaCatalog, secret, secretMapping, statement } from '../support/fixtures.js';
-import { changedTables, snapshot } from '../support/hostile.js';
+import { computePool, environment } from '../support/fixtures.js';
+import { CATALOGS, changedTables, E, ENVS, SECRETS, seedHostileWorld, snapshot } from '../support/hostile.js';
 
-const ENVS = '/cmf/api/v1/environments';
-const E = `${ENVS}/env-framing`;
-const APP = `${E}/applications/app-framing`;
+const RUNNING = `${E}/applications/app-one`;
+const SUSPENDED = `${E}/applications/app-parked`;
 
 let api: TestApi;
 
 beforeAll(async () => {
   api = await startApi();
-  const setup: [string, unknown][] = [
-    [ENVS, environment('env-framing', 'flink-framing')],
-    [`${E}/applications`, application('app-framing')],
-    ['/cmf/api/v1/secrets', secret('secret-framing')],
-    [`${E}/secret-mappings`, secretMapping('mapping-framing', 'secret-framing')],
-    [`${E}/compute-pools`, computePool('pool-framing')],
-    [`${E}/statements`, statement('stmt-framing', 'SELECT 1', 'pool-framing')],
-    ['/cmf/api/v1/catalogs/kafka', kafkaCatalog('catalog-framing')],
-  ];
-  for (const [path, body] of setup) {
-    const res = await api.post(path, body);
-    if (res.status >= 300) throw new Error(`setup POST ${path} answered ${res.status}: ${res.text}`);
-  }
-  // suspended, so that both start and suspend would change it
-  expect((await api.post(`${APP}/suspend`)).status).toBe(200);
+  await seedHostileWorld(api);
+  // an empty environment and an unused pool: deleting them would succeed, if it were acted on
+  expect((await api.post(ENVS, environment('env-spare', 'flink-spare'))).status).toBe(201);
+  expect((await api.post(`${E}/compute-pools`, computePool('pool-spare'))).status).toBe(200);
 });
 afterAll(async () => api.close());
 
@@ -73,19 +61,20 @@ const FRAMINGS: { what: string; bytes: (method: string, path: string) => string;
   },
 ];
 
+/** Each would change an application if it were acted on. */
 const ACTIONS = [
-  { what: 'start', method: 'POST', path: `${APP}/start` },
-  { what: 'suspend', method: 'POST', path: `${APP}/suspend` },
-  { what: 'delete the application', method: 'DELETE', path: APP },
+  { what: 'start', method: 'POST', path: `${SUSPENDED}/start` },
+  { what: 'suspend', method: 'POST', path: `${RUNNING}/suspend` },
+  { what: 'delete the application', method: 'DELETE', path: RUNNING },
 ];
 
 const OTHER_DELETES = [
-  { what: 'the environment', path: E },
-  { what: 'the secret mapping', path: `${E}/secret-mappings/mapping-framing` },
-  { what: 'the statement', path: `${E}/statements/stmt-framing` },
-  { what: 'the compute pool', path: `${E}/compute-pools/pool-framing` },
-  { what: 'the secret', path: '/cmf/api/v1/secrets/secret-framing' },
-  { what: 'the Kafka catalog', path: '/cmf/api/v1/catalogs/kafka/catalog-framing' },
+  { what: 'an environment', path: `${ENVS}/env-spare` },
+  { what: 'the secret mapping', path: `${E}/secret-mappings/kafka-conn` },
+  { what: 'the statement', path: `${E}/statements/stmt-one` },
+  { what: 'the compute pool', path: `${E}/compute-pools/pool-spare` },
+  { what: 'the secret', path: `${SECRETS}/other-creds` },
+  { what: 'the Kafka catalog', path: `${CATALOGS}/kafka-cat` },
 ];
 
 /**
@@ -128,16 +117,16 @@ describe('bodies sent to the endpoints that take none', () => {
     ['no content type', {}, 'please', 415, /Unsupported content type \(none\)/],
   ])('start with %s is refused and changes nothing', async (_what, headers, body, status, message) => {
     const before = await snapshot(api.prisma);
-    const res = await api.request('POST', `${APP}/start`, body, { headers });
+    const res = await api.request('POST', `${SUSPENDED}/start`, body, { headers });
     expect({ status: res.status, message: res.body.errors[0].message }).toEqual({ status, message: expect.stringMatching(message) });
     expect(changedTables(before, await snapshot(api.prisma))).toEqual([]);
   });
 
   it('a well-formed body on start is read and ignored (an empty object, as some clients send)', async () => {
-    const res = await api.request('POST', `${APP}/start`, '{}', { headers: json });
+    const res = await api.request('POST', `${SUSPENDED}/start`, '{}', { headers: json });
     expect(res.status).toBe(200);
     expect(res.body.spec.job.state).toBe('running');
-    expect((await api.request('POST', `${APP}/suspend`, '', { headers: json })).status).toBe(200);
+    expect((await api.request('POST', `${SUSPENDED}/suspend`, '', { headers: json })).status).toBe(200);
   });
 });
 

@@ -6,31 +6,17 @@
  */
 import { startApi, type TestApi } from '../support/api.js';
 import { application, computePool, environment, kafkaCatalog, secret, secretMapping, statement } from '../support/fixtures.js';
-import { changedTables, secretFragments, SECRET, snapshot } from '../support/hostile.js';
+import { CATALOGS, changedTables, E, ENV, ENVS, SECRET, secretFragments, SECRETS, seedHostileWorld, snapshot } from '../support/hostile.js';
 
 type Json = Record<string, any>;
 
-const ENVS = '/cmf/api/v1/environments';
-const E = `${ENVS}/env-values`;
-const APP = `${E}/applications/app-values`;
+const APP = `${E}/applications/app-one`;
 
 let api: TestApi;
 
 beforeAll(async () => {
   api = await startApi();
-  const setup: [string, unknown][] = [
-    [ENVS, environment('env-values', 'flink-values')],
-    [`${E}/applications`, application('app-values')],
-    ['/cmf/api/v1/secrets', secret('secret-values', { password: SECRET })],
-    [`${E}/secret-mappings`, secretMapping('mapping-values', 'secret-values')],
-    [`${E}/compute-pools`, computePool('pool-values')],
-    [`${E}/statements`, statement('stmt-values', 'SELECT 1', 'pool-values')],
-    ['/cmf/api/v1/catalogs/kafka', kafkaCatalog('catalog-values')],
-  ];
-  for (const [path, body] of setup) {
-    const res = await api.post(path, body);
-    if (res.status >= 300) throw new Error(`setup POST ${path} answered ${res.status}: ${res.text}`);
-  }
+  await seedHostileWorld(api);
 });
 afterAll(async () => api.close());
 
@@ -58,12 +44,12 @@ const LISTS = [
   ENVS,
   `${E}/applications`,
   `${APP}/instances`,
-  '/cmf/api/v1alpha1/environments/env-values/applications/app-values/events',
+  `/cmf/api/v1alpha1/environments/${ENV}/applications/app-one/events`,
   `${E}/secret-mappings`,
   `${E}/statements`,
   `${E}/compute-pools`,
-  '/cmf/api/v1/secrets',
-  '/cmf/api/v1/catalogs/kafka',
+  SECRETS,
+  CATALOGS,
 ];
 
 const PROTOTYPE_NAMES = [
@@ -116,14 +102,14 @@ const ROUTES: [string, string, (() => Json) | undefined][] = [
   ['GET', '/cmf/api/v1alpha1/environments/{env}/applications/{app}/events', undefined],
   ['GET', '/cmf/api/v1/environments/{env}/applications/{app}/flink-web-ui/', undefined],
   ['GET', '/cmf/api/v1/environments/{env}/secret-mappings', undefined],
-  ['POST', '/cmf/api/v1/environments/{env}/secret-mappings', () => secretMapping('mapping-new', 'secret-values')],
+  ['POST', '/cmf/api/v1/environments/{env}/secret-mappings', () => secretMapping('mapping-new', 'kafka-creds')],
   ['GET', '/cmf/api/v1/environments/{env}/secret-mappings/{mapping}', undefined],
-  ['PUT', '/cmf/api/v1/environments/{env}/secret-mappings/{mapping}', () => secretMapping('mapping-values', 'secret-values')],
+  ['PUT', '/cmf/api/v1/environments/{env}/secret-mappings/{mapping}', () => secretMapping('kafka-conn', 'kafka-creds')],
   ['DELETE', '/cmf/api/v1/environments/{env}/secret-mappings/{mapping}', undefined],
   ['GET', '/cmf/api/v1/environments/{env}/statements', undefined],
-  ['POST', '/cmf/api/v1/environments/{env}/statements', () => statement('stmt-new', 'SELECT 1', 'pool-values')],
+  ['POST', '/cmf/api/v1/environments/{env}/statements', () => statement('stmt-new', 'SELECT 1', 'pool-one')],
   ['GET', '/cmf/api/v1/environments/{env}/statements/{stmt}', undefined],
-  ['PUT', '/cmf/api/v1/environments/{env}/statements/{stmt}', () => statement('stmt-values', 'SELECT 1', 'pool-values', { stopped: true })],
+  ['PUT', '/cmf/api/v1/environments/{env}/statements/{stmt}', () => statement('stmt-one', 'SELECT 1', 'pool-one', { stopped: true })],
   ['DELETE', '/cmf/api/v1/environments/{env}/statements/{stmt}', undefined],
   ['GET', '/cmf/api/v1/environments/{env}/statements/{stmt}/results', undefined],
   ['GET', '/cmf/api/v1/environments/{env}/statements/{stmt}/exceptions', undefined],
@@ -132,7 +118,7 @@ const ROUTES: [string, string, (() => Json) | undefined][] = [
   ['GET', '/cmf/api/v1/environments/{env}/compute-pools/{pool}', undefined],
   ['DELETE', '/cmf/api/v1/environments/{env}/compute-pools/{pool}', undefined],
   ['GET', '/cmf/api/v1/secrets/{secret}', undefined],
-  ['PUT', '/cmf/api/v1/secrets/{secret}', () => secret('secret-values', { password: SECRET })],
+  ['PUT', '/cmf/api/v1/secrets/{secret}', () => secret('kafka-creds', { password: SECRET })],
   ['DELETE', '/cmf/api/v1/secrets/{secret}', undefined],
   ['GET', '/cmf/api/v1/catalogs/kafka/{catalog}', undefined],
   ['DELETE', '/cmf/api/v1/catalogs/kafka/{catalog}', undefined],
@@ -140,14 +126,14 @@ const ROUTES: [string, string, (() => Json) | undefined][] = [
 
 /** The stored names each parameter is given when it is not the one spoiled. */
 const NAMES: Record<string, string> = {
-  env: 'env-values',
-  app: 'app-values',
-  inst: 'inst-values',
-  mapping: 'mapping-values',
-  stmt: 'stmt-values',
-  pool: 'pool-values',
-  secret: 'secret-values',
-  catalog: 'catalog-values',
+  env: ENV,
+  app: 'app-one',
+  inst: 'inst-unknown',
+  mapping: 'kafka-conn',
+  stmt: 'stmt-one',
+  pool: 'pool-one',
+  secret: 'kafka-creds',
+  catalog: 'kafka-cat',
 };
 
 describe('unstorable text in path parameters', () => {
@@ -168,7 +154,7 @@ describe('unstorable text in path parameters', () => {
 });
 
 describe('unstorable text in query values', () => {
-  const prefixes = [`${E}/statements?compute-pool=`, `${E}/statements?phase=`, `${ENVS}?sort=`, `${ENVS}?page=`, `${E}/statements/stmt-values/results?page-token=`];
+  const prefixes = [`${E}/statements?compute-pool=`, `${E}/statements?phase=`, `${ENVS}?sort=`, `${ENVS}?page=`, `${E}/statements/stmt-one/results?page-token=`];
   it.each(prefixes)('GET %s<NUL> is 400', async (prefix) => {
     const body = await expectRefused('GET', `${prefix}a%00b`, undefined, 400);
     expect(body.errors[0].message).toMatch(/^Query parameter '[-a-z]+' contains a character drey cannot store|^Query parameter/);
@@ -185,14 +171,14 @@ describe('unstorable text in query values', () => {
 const WRITES: { label: string; method: string; path: string; body: () => Json }[] = [
   { label: 'environment', method: 'POST', path: ENVS, body: () => environment('env-spoiled', 'flink-spoiled', { flinkApplicationDefaults: { spec: { flinkConfiguration: { a: 'b' } } }, statementDefaults: { detached: { flinkConfiguration: { c: 'd' } } } }) },
   { label: 'application', method: 'POST', path: `${E}/applications`, body: () => application('app-spoiled') },
-  { label: 'secret', method: 'POST', path: '/cmf/api/v1/secrets', body: () => secret('secret-spoiled', { password: SECRET }) },
-  { label: 'secret update', method: 'PUT', path: '/cmf/api/v1/secrets/secret-values', body: () => secret('secret-values', { password: SECRET }) },
-  { label: 'secret mapping', method: 'POST', path: `${E}/secret-mappings`, body: () => secretMapping('mapping-spoiled', 'secret-values') },
-  { label: 'secret mapping update', method: 'PUT', path: `${E}/secret-mappings/mapping-values`, body: () => secretMapping('mapping-values', 'secret-values') },
+  { label: 'secret', method: 'POST', path: SECRETS, body: () => secret('secret-spoiled', { password: SECRET }) },
+  { label: 'secret update', method: 'PUT', path: `${SECRETS}/kafka-creds`, body: () => secret('kafka-creds', { password: SECRET }) },
+  { label: 'secret mapping', method: 'POST', path: `${E}/secret-mappings`, body: () => secretMapping('mapping-spoiled', 'kafka-creds') },
+  { label: 'secret mapping update', method: 'PUT', path: `${E}/secret-mappings/kafka-conn`, body: () => secretMapping('kafka-conn', 'kafka-creds') },
   { label: 'compute pool', method: 'POST', path: `${E}/compute-pools`, body: () => computePool('pool-spoiled') },
-  { label: 'statement', method: 'POST', path: `${E}/statements`, body: () => statement('stmt-spoiled', 'SELECT 1', 'pool-values', { properties: { 'sql.current-catalog': 'x' } }) },
-  { label: 'statement update', method: 'PUT', path: `${E}/statements/stmt-values`, body: () => statement('stmt-values', 'SELECT 1', 'pool-values', { stopped: true }) },
-  { label: 'Kafka catalog', method: 'POST', path: '/cmf/api/v1/catalogs/kafka', body: () => kafkaCatalog('catalog-spoiled') },
+  { label: 'statement', method: 'POST', path: `${E}/statements`, body: () => statement('stmt-spoiled', 'SELECT 1', 'pool-one', { properties: { 'sql.current-catalog': 'x' } }) },
+  { label: 'statement update', method: 'PUT', path: `${E}/statements/stmt-one`, body: () => statement('stmt-one', 'SELECT 1', 'pool-one', { stopped: true }) },
+  { label: 'Kafka catalog', method: 'POST', path: CATALOGS, body: () => kafkaCatalog('catalog-spoiled') },
 ];
 
 /** Paths to every string leaf of a body. */
@@ -251,7 +237,7 @@ describe('unstorable text in string fields and keys', () => {
 
   it('the same holds for YAML bodies (a "\\0" escape in a secret value)', async () => {
     const text = `apiVersion: cmf.confluent.io/v1\nkind: Secret\nmetadata:\n  name: secret-yaml\nspec:\n  data:\n    password: "${SECRET}\\0"\n`;
-    const body = await expectRefused('POST', '/cmf/api/v1/secrets', text, 400, { 'content-type': 'application/yaml' });
+    const body = await expectRefused('POST', SECRETS, text, 400, { 'content-type': 'application/yaml' });
     expect(body.errors[0].message).toBe('spec.data.password contains a character drey cannot store (NUL or an unpaired UTF-16 surrogate)');
   });
 });
@@ -263,7 +249,7 @@ describe('50,000-entry lists', () => {
     ['empty arrays', '[]'],
   ])('a Kafka catalog with 50,000 kafkaClusters that are %s is 400, listing the first problems', async (_what, entry) => {
     const text = `{"apiVersion":"cmf.confluent.io/v1","kind":"KafkaCatalog","metadata":{"name":"catalog-huge"},"spec":{"srInstance":{"connectionConfig":{}},"kafkaClusters":[${Array(50_000).fill(entry).join(',')}]}}`;
-    const body = await expectRefused('POST', '/cmf/api/v1/catalogs/kafka', text, 400, { 'content-type': 'application/json' });
+    const body = await expectRefused('POST', CATALOGS, text, 400, { 'content-type': 'application/json' });
     expect(body.errors.length).toBeLessThanOrEqual(51);
     expect(body.errors[body.errors.length - 1].message).toMatch(/^and \d+ more problems$/);
   });
@@ -271,7 +257,7 @@ describe('50,000-entry lists', () => {
   it('a Kafka catalog listing one database 20,000 times is 422 at once', async () => {
     const cluster = '{"databaseName":"d","connectionConfig":{}}';
     const text = `{"apiVersion":"cmf.confluent.io/v1","kind":"KafkaCatalog","metadata":{"name":"catalog-repeats"},"spec":{"srInstance":{"connectionConfig":{}},"kafkaClusters":[${Array(20_000).fill(cluster).join(',')}]}}`;
-    const body = await expectRefused('POST', '/cmf/api/v1/catalogs/kafka', text, 422, { 'content-type': 'application/json' });
+    const body = await expectRefused('POST', CATALOGS, text, 422, { 'content-type': 'application/json' });
     expect(body.errors[0].message).toBe("spec.kafkaClusters lists database 'd' more than once");
   });
 
