@@ -21,7 +21,7 @@ export interface SimOperatorOptions {
 /** A fault to inject into one FlinkDeployment at its next reconcile. */
 export type SimOperatorFault =
   | { kind: 'job-failed'; exception: string }
-  /** The JobManager disappears; recovery starts after `forMs` (default: one step). */
+  /** The JobManager disappears; recovery starts after `forMs` (default: one step), or at `recover()`. */
   | { kind: 'jobmanager-lost'; forMs?: number };
 
 /** The checks of the real operator's validator that a simulated cluster can make, with its messages. */
@@ -189,6 +189,18 @@ export class SimOperator {
   inject(namespace: string, name: string, fault: SimOperatorFault): void {
     const key = `${namespace}/${name}`;
     this.faults.set(key, fault);
+    this.queue.add(key);
+  }
+
+  /** The fault injected into a FlinkDeployment that its next step has yet to apply, if any. */
+  pendingFault(namespace: string, name: string): SimOperatorFault | undefined {
+    return this.faults.get(`${namespace}/${name}`);
+  }
+
+  /** Ends a lost JobManager's outage now: its recovery starts at the next step instead of after `forMs`. */
+  recover(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    this.lastStep.delete(key);
     this.queue.add(key);
   }
 

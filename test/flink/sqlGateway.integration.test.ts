@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { SqlGatewayClient, type ResultPage } from '../../src/flink/sqlGateway.js';
 import { startTestFlink } from '../support/flink.js';
@@ -76,6 +78,66 @@ async function jobsNamed(name: string): Promise<{ jid: string; state: string }[]
   return jobs.filter((j) => j.name === name);
 }
 
+/**
+ * A proxy in front of the JobManager's REST endpoint, for a session whose `rest.address` and
+ * `rest.port` point at it: it keeps the method and path of every request the gateway sends for that
+ * session's jobs, and holds those that `hold` picks until `release()`.
+ */
+interface JobManagerProxy {
+  /** Session properties that send the session's jobs through this proxy. */
+  properties: Record<string, string>;
+  seen: string[];
+  hold(pick: (request: string) => boolean): void;
+  release(): void;
+  close(): Promise<void>;
+}
+
+async function startJobManagerProxy(target: string): Promise<JobManagerProxy> {
+  const seen: string[] = [];
+  let pick: (request: string) => boolean = () => false;
+  const held: (() => void)[] = [];
+  const server = http.createServer((req, res) => {
+    const request = `${req.method} ${req.url}`;
+    seen.push(request);
+    const forward = () => {
+      const upstream = http.request(new URL(req.url!, target), { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    };
+    if (pick(request)) held.push(forward);
+    else forward();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    properties: { 'rest.address': '127.0.0.1', 'rest.port': String((server.address() as AddressInfo).port) },
+    seen,
+    hold: (p) => {
+      pick = p;
+    },
+    release: () => {
+      pick = () => false;
+      for (const forward of held.splice(0)) forward();
+    },
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Runs `body` with a JobManager proxy of its own, closed afterwards. */
+async function withJobManagerProxy(body: (jobManager: JobManagerProxy) => Promise<void>): Promise<void> {
+  const jobManager = await startJobManagerProxy(flink!.restUrl);
+  try {
+    await body(jobManager);
+  } finally {
+    await jobManager.close();
+  }
+}
+
 /** Result pages of a running query until one names its job. */
 async function firstPageWithJob(client: SqlGatewayClient, session: string, operation: string): Promise<ResultPage> {
   for (let token = 0; ; ) {
@@ -107,11 +169,15 @@ describeIf('SQL Gateway client against Flink 2.3', () => {
   });
 
   it('SELECT 1 is NOT_READY at first, then one INSERT row of 1 and EOS', async () => {
-    await scenario('select-one', async (client) => {
-      const session = await client.openSession({ properties: UTC });
+    // the operation is not ready until its job is submitted: the job's submission waits at a proxy
+    // until the first page has been fetched, however fast the gateway would have been
+    await withJobManagerProxy(async (jobManager) => scenario('select-one', async (client) => {
+      const session = await client.openSession({ properties: { ...UTC, ...jobManager.properties } });
+      jobManager.hold((request) => request === 'POST /v1/jobs');
       const operation = await client.executeStatement(session, 'SELECT 1');
       const first = await client.fetchResults(session, operation, 0, { rowFormat: 'JSON' });
       expect(first).toMatchObject({ resultType: 'NOT_READY', nextToken: 0, columns: [], rows: [] });
+      jobManager.release();
 
       const result = await client.fetchAllResults(session, operation, { pollMs: 100 });
       expect(result).toMatchObject({
@@ -124,7 +190,7 @@ describeIf('SQL Gateway client against Flink 2.3', () => {
       expect(await client.operationStatus(session, operation)).toBe('FINISHED');
       expect(await client.closeOperation(session, operation)).toBe('CLOSED');
       await client.closeSession(session);
-    });
+    }));
   });
 
   it('literals of every type come back as the TypeScript values of their logical types', async () => {
@@ -235,34 +301,44 @@ describeIf('SQL Gateway client against Flink 2.3', () => {
   });
 
   it('cancelling a running INSERT cancels its job; closing a running query cancels its job; a closed operation is gone', async () => {
-    await scenario('cancel-close', async (client) => {
-      const session = await client.openSession({ properties: UTC });
-      await client.fetchAllResults(session, await client.executeStatement(session, CREATE_SINK), { pollMs: 100 });
-      await client.fetchAllResults(session, await client.executeStatement(session, CREATE_ENDLESS), { pollMs: 100 });
+    // The session's jobs are submitted through a proxy to the JobManager, so the test sees what the
+    // gateway asks of it. With table.dml-sync the gateway submits the INSERT's job and waits until its
+    // initialisation is over, and only then waits for the job's result, which it asks the JobManager
+    // for (GET /jobs/<id>/execution-result) and nothing else does. A cancel while it still submits
+    // interrupts the submission and leaves the job running; a cancel while it waits for the result
+    // cancels the job. So the test cancels once that request has been seen, not once the job runs.
+    await withJobManagerProxy(async (jobManager) => {
+      await scenario('cancel-close', async (client) => {
+        const session = await client.openSession({ properties: { ...UTC, ...jobManager.properties } });
+        await client.fetchAllResults(session, await client.executeStatement(session, CREATE_SINK), { pollMs: 100 });
+        await client.fetchAllResults(session, await client.executeStatement(session, CREATE_ENDLESS), { pollMs: 100 });
 
-      // with table.dml-sync the INSERT's operation runs as long as its job does
-      const insert = await client.executeStatement(session, INSERT_ENDLESS, { executionConfig: INSERT_ENDLESS_CONFIG });
-      const [job] = await until('the INSERT job to run', () => jobsNamed(INSERT_ENDLESS_CONFIG['pipeline.name']), (jobs) => jobs.some((j) => j.state === 'RUNNING'));
-      expect(await client.operationStatus(session, insert)).toBe('RUNNING');
-      expect(await client.cancelOperation(session, insert)).toBe('CANCELED');
-      expect(await client.operationStatus(session, insert)).toBe('CANCELED');
-      await until('the INSERT job to be cancelled', () => jobState(job!.jid), (s) => s === 'CANCELED');
-      expect(await client.closeOperation(session, insert)).toBe('CLOSED');
-      const gone = await flinkFailure(client.operationStatus(session, insert));
-      expect(gone.status).toBe(500);
-      expect(gone.message).toContain(`Can not find the submitted operation in the OperationManager with the ${insert}.`);
+        // with table.dml-sync the INSERT's operation runs as long as its job does
+        const insert = await client.executeStatement(session, INSERT_ENDLESS, { executionConfig: INSERT_ENDLESS_CONFIG });
+        const [job] = await until('the INSERT job to run', () => jobsNamed(INSERT_ENDLESS_CONFIG['pipeline.name']), (jobs) => jobs.some((j) => j.state === 'RUNNING'));
+        expect(jobManager.seen).toContain('POST /v1/jobs');
+        await until('the gateway to wait for the INSERT job\'s result', async () => jobManager.seen, (seen) => seen.some((r) => r.endsWith(`/jobs/${job!.jid}/execution-result`)));
+        expect(await client.operationStatus(session, insert)).toBe('RUNNING');
+        expect(await client.cancelOperation(session, insert)).toBe('CANCELED');
+        expect(await client.operationStatus(session, insert)).toBe('CANCELED');
+        await until('the INSERT job to be cancelled', () => jobState(job!.jid), (s) => s === 'CANCELED');
+        expect(await client.closeOperation(session, insert)).toBe('CLOSED');
+        const gone = await flinkFailure(client.operationStatus(session, insert));
+        expect(gone.status).toBe(500);
+        expect(gone.message).toContain(`Can not find the submitted operation in the OperationManager with the ${insert}.`);
 
-      // a query's operation is FINISHED once its job is submitted: it cannot be cancelled, only closed
-      const query = await client.executeStatement(session, SELECT_ENDLESS);
-      const page = await firstPageWithJob(client, session, query);
-      expect(page.jobID).toMatch(JOB_ID);
-      expect(await client.operationStatus(session, query)).toBe('FINISHED');
-      const refused = await flinkFailure(client.cancelOperation(session, query));
-      expect(refused.status).toBe(500);
-      expect(refused.message).toContain('from FINISHED to CANCELED');
-      expect(await client.closeOperation(session, query)).toBe('CLOSED');
-      await until('the query job to be cancelled', () => jobState(page.jobID!), (s) => s === 'CANCELED');
-      await client.closeSession(session);
+        // a query's operation is FINISHED once its job is submitted: it cannot be cancelled, only closed
+        const query = await client.executeStatement(session, SELECT_ENDLESS);
+        const page = await firstPageWithJob(client, session, query);
+        expect(page.jobID).toMatch(JOB_ID);
+        expect(await client.operationStatus(session, query)).toBe('FINISHED');
+        const refused = await flinkFailure(client.cancelOperation(session, query));
+        expect(refused.status).toBe(500);
+        expect(refused.message).toContain('from FINISHED to CANCELED');
+        expect(await client.closeOperation(session, query)).toBe('CLOSED');
+        await until('the query job to be cancelled', () => jobState(page.jobID!), (s) => s === 'CANCELED');
+        await client.closeSession(session);
+      });
     });
   });
 });

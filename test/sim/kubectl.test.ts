@@ -188,7 +188,8 @@ describeIf('kubectl against the simulated apiserver', () => {
     expect(held.metadata.deletionTimestamp).toBeDefined();
 
     const waiting = kubectl('delete', 'flinkdep', 'held');
-    await new Promise((r) => setTimeout(r, 500));
+    // the finalizer goes only once kubectl has sent its DELETE and watches for the object to go
+    await eventually('kubectl to watch the object', () => server.watchers({ group: G, version: V, plural: P, namespace: 'default', name: 'held' }) > 0);
     await custom.patchNamespacedCustomObject({ group: G, version: V, namespace: 'default', plural: P, name: 'held', body: { metadata: { finalizers: null } } }, merge);
     const done = await waiting;
     expect(done.code).toBe(0);

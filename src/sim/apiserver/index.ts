@@ -42,6 +42,7 @@ interface ServerParts {
   token: string;
   caPem: string;
   store: ObjectStore;
+  registry: ResourceRegistry;
   watches: WatchHub;
   handler: RequestHandler;
   state: StateFile | undefined;
@@ -106,12 +107,23 @@ export class SimApiServer {
     address = `${urlHost}:${port}`;
     const url = `https://${address}`;
     log.info('simulated Kubernetes API server listening', { url, crds: options.crds.length, stateFile: options.stateFile });
-    return new SimApiServer({ server, url, token, caPem: tls.caPem, store, watches, handler, state, faults, log });
+    return new SimApiServer({ server, url, token, caPem: tls.caPem, store, registry, watches, handler, state, faults, log });
   }
 
   /** kubeconfig YAML text (cluster with the CA + user with the bearer token the server requires + context 'drey-simulated', current-context set). */
   kubeconfig(): string {
     return kubeconfigYaml({ server: this.url, token: this.parts.token, caPem: this.parts.caPem });
+  }
+
+  /**
+   * How many open watch streams follow one object (0 when it does not exist): tests wait on this
+   * until a client such as `kubectl delete` is really watching, instead of sleeping.
+   */
+  watchers(object: { group: string; version: string; plural: string; namespace?: string; name: string }): number {
+    const { registry, store, watches } = this.parts;
+    const type = registry.find(object.group, object.version, object.plural);
+    const stored = type && store.get(storageKey(type), object.namespace, object.name);
+    return stored ? watches.following(storageKey(type), stored) : 0;
   }
 
   /** Forgets the watch history, so any watch from an earlier resourceVersion answers 410 Gone. */

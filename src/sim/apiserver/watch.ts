@@ -25,7 +25,7 @@ type WatchType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
 /** Open watch streams: each follows the store's changes, filtered and converted, until the client, a timeout or the server ends it. */
 export class WatchHub {
-  private readonly open = new Set<{ res: ServerResponse; stop: () => void }>();
+  private readonly open = new Set<{ res: ServerResponse; stop: () => void; follows: (resource: string, o: KubeObject) => boolean }>();
 
   constructor(private readonly options: { store: ObjectStore; bookmarkIntervalMs?: number }) {}
 
@@ -91,6 +91,7 @@ export class WatchHub {
     if (w.timeoutSeconds !== undefined) timers.push(setTimeout(() => res.end(), w.timeoutSeconds * 1000));
     const entry = {
       res,
+      follows: (r: string, o: KubeObject): boolean => r === resource && matches(o),
       stop: (): void => {
         unsubscribe();
         timers.forEach((t) => clearTimeout(t));
@@ -99,6 +100,11 @@ export class WatchHub {
     };
     this.open.add(entry);
     res.on('close', entry.stop);
+  }
+
+  /** How many open streams would report a change to this object of this storage resource. */
+  following(resource: string, o: KubeObject): number {
+    return [...this.open].filter((w) => w.follows(resource, o)).length;
   }
 
   /** Ends every stream abruptly, as a restarting API server or a proxy timing out would. */
