@@ -19,7 +19,7 @@ import { createDomain } from './domain/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createPrismaClient } from './store/client.js';
 import { EmbeddedPostgres } from './store/embeddedPostgres.js';
-import { databaseProbe } from './store/health.js';
+import { DatabaseProbe } from './store/health.js';
 import { createStore } from './store/index.js';
 import { migrate, MIGRATIONS_DIR } from './store/migrate.js';
 
@@ -100,7 +100,7 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
   }
   const prisma = createPrismaClient(databaseUrl);
   const store = createStore(prisma);
-  const probeDatabase = databaseProbe(prisma);
+  const probe = new DatabaseProbe(databaseUrl);
   const domain = createDomain(store);
 
   const source = chooseCluster(config.kube, process.env);
@@ -164,7 +164,7 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
     log,
     info: () => ({ database: embedded ? 'embedded' : 'external', cluster, flink: flinkInfo, controllers: { identity, leader: leader.isLeader } }),
     database: async () => {
-      const health = await probeDatabase();
+      const health = await probe.check();
       const why = embedded?.lastFailure;
       return !health.up && why ? { up: false, error: `the embedded PostgreSQL is being restarted (${why})` } : health;
     },
@@ -188,6 +188,7 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
       });
       await sim?.stop();
       await flink?.stop();
+      await probe.close();
       await prisma.$disconnect();
       await embedded?.stop();
       log.info('drey stopped');

@@ -53,7 +53,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     if (res.headersSent) {
-      log.debug('error after the answer was sent', { ...describeRequest(req), ...describeError(err) });
+      // answered already (for one, a request whose framing broke mid-body is answered by the server)
+      if (!(err instanceof RestProblem)) log.error('request failed after its answer was sent', { ...describeRequest(req), ...describeError(err) });
       return;
     }
     if (!req.complete) {

@@ -32,8 +32,8 @@ export async function translate<T>(what: string, op: () => Promise<T>): Promise<
   }
 }
 
-/** Prisma's codes for a database that cannot be reached or answered too late. */
-const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+/** Prisma's codes for a database that cannot be reached or answered too late, and the network's. */
+const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
 /** What the pg driver adapter calls a lost or refused connection. */
 const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 /** PostgreSQL's SQLSTATE classes for the same: connection exceptions, shutdown, start-up, recovery. */
