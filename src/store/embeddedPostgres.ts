@@ -5,12 +5,13 @@ import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/prom
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Where to log what the embedded server says. */
 export interface EmbeddedPostgresLog {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
-  error?(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
 }
 
 /** Options for an embedded PostgreSQL server. */
@@ -28,9 +29,6 @@ export interface EmbeddedPostgresOptions {
   /** How long restarts of a server that died are tried before giving up. Default 2 minutes. */
   restartForMs?: number;
 }
-
-/** What the server is doing: serving, coming back after it died, or stopped. */
-export type EmbeddedPostgresState = 'running' | 'restarting' | 'stopped';
 
 /** First delay before restarting a server that died, doubled per failed attempt up to the last. */
 const RESTART_DELAYS_MS = { first: 250, max: 5_000 };
@@ -136,10 +134,8 @@ export class EmbeddedPostgres {
   private readonly pgData: string;
   private launch: { bin: Binaries; port: number; account?: { uid: number; gid: number } } | undefined;
   private stopping = false;
-  private restarting: Promise<void> | undefined;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
-  private current: EmbeddedPostgresState = 'stopped';
+  /** Set while a server that died is being restarted; aborting it ends the wait between attempts. */
+  private restarting: { done: Promise<void>; abort: AbortController } | undefined;
   private lastExit: string | undefined;
 
   /** The connection string, once started. */
@@ -169,14 +165,9 @@ export class EmbeddedPostgres {
     return this.url;
   }
 
-  /** What the server is doing now. */
-  get state(): EmbeddedPostgresState {
-    return this.current;
-  }
-
-  /** Why the server last died, while it is restarting. */
+  /** Why the server last died, while it is being restarted. */
   get lastFailure(): string | undefined {
-    return this.current === 'restarting' ? this.lastExit : undefined;
+    return this.restarting ? this.lastExit : undefined;
   }
 
   /**
@@ -188,18 +179,15 @@ export class EmbeddedPostgres {
   private onUnexpectedExit(reason: string): void {
     const { log } = this.options;
     this.lastExit = reason;
-    this.current = 'restarting';
-    (log.error ?? log.warn).call(log, 'embedded PostgreSQL died; restarting it', { reason });
+    log.error('embedded PostgreSQL died; restarting it', { reason });
     const deadline = Date.now() + (this.options.restartForMs ?? 120_000);
+    const abort = new AbortController();
     let delay = RESTART_DELAYS_MS.first;
     let attempts = 0;
-    this.restarting = (async () => {
+    const done = (async () => {
       for (;;) {
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          this.restartTimer = setTimeout(resolve, delay);
-        });
-        if (this.stopping) return;
+        const stopped = await sleep(delay, false, { signal: abort.signal }).catch(() => true);
+        if (stopped || this.stopping) return;
         attempts += 1;
         try {
           const { bin, port, account } = this.launch!;
@@ -211,19 +199,20 @@ export class EmbeddedPostgres {
           this.lastExit = `${reason}; restart ${attempts} failed: ${message}`;
           if (Date.now() > deadline) {
             const final = new Error(`embedded PostgreSQL could not be restarted after ${attempts} attempts: ${message}`);
-            (log.error ?? log.warn).call(log, final.message);
+            log.error(final.message);
             if (this.options.onGiveUp) {
               this.options.onGiveUp(final);
               return;
             }
           }
-          log.warn('embedded PostgreSQL did not restart yet; retrying', { attempt: attempts, inMs: Math.min(delay * 2, RESTART_DELAYS_MS.max), error: message });
           delay = Math.min(delay * 2, RESTART_DELAYS_MS.max);
+          log.warn('embedded PostgreSQL did not restart yet; retrying', { attempt: attempts, inMs: delay, error: message });
         }
       }
     })().finally(() => {
       this.restarting = undefined;
     });
+    this.restarting = { done, abort };
   }
 
   private async initialise(bin: Binaries, passwordFile: string, account?: { uid: number; gid: number }) {
@@ -284,16 +273,13 @@ export class EmbeddedPostgres {
     });
     child.stderr?.on('data', () => undefined);
     ready = true;
-    this.current = 'running';
   }
 
   /** Stops the server (fast shutdown: open transactions are rolled back, data is kept), and any restart. */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.restartTimer);
-    this.wake?.();
-    await this.restarting;
-    this.current = 'stopped';
+    this.restarting?.abort.abort();
+    await this.restarting?.done;
     const child = this.process;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGINT');

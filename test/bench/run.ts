@@ -46,7 +46,7 @@ async function time(label: string, fn: (i: number) => Promise<unknown>): Promise
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'drey-bench-'));
 await chmod(dir, 0o755);
-const postgres = new EmbeddedPostgres({ dataDir: dir, log: { info: () => undefined, warn: () => undefined } });
+const postgres = new EmbeddedPostgres({ dataDir: dir, log: { info: () => undefined, warn: () => undefined, error: () => undefined } });
 const url = await postgres.start();
 try {
   await migrate(url, MIGRATIONS_DIR);

@@ -148,7 +148,7 @@ describe('an external PostgreSQL goes away under load', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'drey-external-'));
     await chmod(dataDir, 0o755);
-    server = new EmbeddedPostgres({ dataDir, port: await freePort(), log: { info: () => undefined, warn: () => undefined } });
+    server = new EmbeddedPostgres({ dataDir, port: await freePort(), log: { info: () => undefined, warn: () => undefined, error: () => undefined } });
   });
   afterAll(async () => {
     if (drey && drey.child.exitCode === null) await stopDrey(drey, 'SIGKILL');
