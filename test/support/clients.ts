@@ -1,6 +1,6 @@
 /**
  * Real HTTP clients for tests of the HTTP edge: curl (what users type) and raw sockets (for framing
- * no client library will send).
+ * no client library will send; `parseResponses` in hostile.ts reads what comes back).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import net from 'node:net';
@@ -58,7 +58,7 @@ export function curl(url: string, args: string[]): Promise<CurlAnswer> {
  * connection (every answer these tests expect says `Connection: close`), or, with `giveUpAfterMs`,
  * until the client gives up waiting and hangs up, as a client whose request never completes does.
  */
-export function rawExchange(url: string, bytes: string | Buffer, options: { giveUpAfterMs?: number } = {}): Promise<string> {
+export function rawExchange(url: string, bytes: string | Buffer, options: { giveUpAfterMs?: number } = {}): Promise<Buffer> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(port), hostname);
@@ -68,7 +68,7 @@ export function rawExchange(url: string, bytes: string | Buffer, options: { give
     const finish = (): void => {
       clearTimeout(limit);
       socket.destroy();
-      resolve(Buffer.concat(chunks).toString('utf8'));
+      resolve(Buffer.concat(chunks));
     };
     socket.on('connect', () => socket.write(bytes));
     socket.on('data', (c: Buffer) => chunks.push(c));
@@ -76,26 +76,4 @@ export function rawExchange(url: string, bytes: string | Buffer, options: { give
     socket.on('close', finish);
     socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? finish() : reject(err)));
   });
-}
-
-/** The responses in a raw HTTP/1.1 answer: status and parsed JSON body of each. */
-export function responses(raw: string): { status: number; body: any }[] {
-  const out: { status: number; body: any }[] = [];
-  let rest = raw;
-  for (;;) {
-    const m = /^HTTP\/1\.1 (\d{3})[^\r]*\r\n/.exec(rest);
-    if (!m) return out;
-    const headEnd = rest.indexOf('\r\n\r\n');
-    const head = rest.slice(0, headEnd);
-    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-    const text = rest.slice(headEnd + 4, headEnd + 4 + length);
-    let body: unknown;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      body = text;
-    }
-    out.push({ status: Number(m[1]), body });
-    rest = rest.slice(headEnd + 4 + length);
-  }
 }
