@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,16 +7,9 @@ import yaml from 'js-yaml';
 import { createLogger } from '../../src/log.js';
 import { SimApiServer } from '../../src/sim/apiserver/index.js';
 import { sharedCrd } from '../support/crd.js';
+import { findCommand } from '../support/process.js';
 
-function findKubectl(): string | undefined {
-  try {
-    return execFileSync('which', ['kubectl'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const kubectlPath = findKubectl();
+const kubectlPath = findCommand('kubectl');
 const crd = sharedCrd();
 if (!kubectlPath && process.env.CI) throw new Error('CI needs kubectl (Debian package kubernetes-client): .ci/run installs it');
 if (!kubectlPath) process.stderr.write('\nSKIPPED kubectl tests: kubectl not installed (Debian package kubernetes-client)\n');

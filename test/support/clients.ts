@@ -2,19 +2,12 @@
  * Real HTTP clients for tests of the HTTP edge: curl (what users type) and raw sockets (for framing
  * no client library will send; `parseResponses` in hostile.ts reads what comes back).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import net from 'node:net';
-
-function findCurl(): string | undefined {
-  try {
-    return execFileSync('which', ['curl'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { findCommand } from './process.js';
 
 /** curl's path, or undefined after saying loudly that the curl tests skip (in CI a missing curl fails). */
-export const curlPath = findCurl();
+export const curlPath = findCommand('curl');
 if (!curlPath && process.env.CI) throw new Error('CI needs curl (Debian package curl): .ci/run installs it');
 if (!curlPath) process.stderr.write('\nSKIPPED curl tests: curl is not installed (Debian package curl)\n');
 

@@ -1,8 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sharedCrdFile } from './crd.js';
+
+/** Where a command is on PATH, or undefined when it is not installed. */
+export function findCommand(name: string): string | undefined {
+  try {
+    return execFileSync('which', [name], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The project's root, where drey runs from. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
