@@ -30,6 +30,8 @@ export interface Config {
   localFlink: 'auto' | 'on' | 'off';
   /** Where local Flink's jars are cached (fetched from Maven Central on first use). */
   flinkCacheDir: string;
+  /** The Flink SQL Gateway statements run through; local Flink's own when unset. */
+  sqlGatewayUrl: string | undefined;
 }
 
 /** Thrown for a setting that cannot be used; drey prints it and exits. */
@@ -63,6 +65,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!['auto', 'on', 'off'].includes(localFlink)) {
     throw new ConfigError(`CMF_LOCAL_FLINK must be auto, on or off, not '${localFlink}'`);
   }
+  const sqlGatewayUrl = env.CMF_SQL_GATEWAY_URL || undefined;
+  if (sqlGatewayUrl !== undefined && !/^https?:\/\/[^/]+/.test(sqlGatewayUrl)) {
+    throw new ConfigError(`CMF_SQL_GATEWAY_URL must be an http:// or https:// URL, not '${sqlGatewayUrl}'`);
+  }
   const dataDir = path.resolve(env.CMF_DATA_DIR ?? '.drey');
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
@@ -77,5 +83,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     resyncMs: integer(env, 'CMF_RESYNC_MS', 30_000, 100, 3_600_000),
     localFlink: localFlink as Config['localFlink'],
     flinkCacheDir: env.CMF_FLINK_CACHE ? path.resolve(env.CMF_FLINK_CACHE) : path.join(dataDir, 'cache', 'flink'),
+    sqlGatewayUrl: sqlGatewayUrl?.replace(/\/+$/, ''),
   };
 }

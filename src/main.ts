@@ -17,6 +17,8 @@ import { findJavaTools } from './flink/local/jvm.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDomain } from './domain/index.js';
 import { createLogger, type Logger } from './log.js';
+import type { ClusterLocator } from './controllers/statements.js';
+import { StatementEngine, type GatewaySetting } from './statements/engine.js';
 import { createPrismaClient } from './store/client.js';
 import { EmbeddedPostgres } from './store/embeddedPostgres.js';
 import { DatabaseProbe } from './store/health.js';
@@ -101,7 +103,6 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
   const prisma = createPrismaClient(databaseUrl);
   const store = createStore(prisma);
   const probe = new DatabaseProbe(databaseUrl);
-  const domain = createDomain(store);
 
   const source = chooseCluster(config.kube, process.env);
   let sim: SimCluster | undefined;
@@ -109,6 +110,8 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
   let simulatedWhy: string | undefined;
   let flinkInfo: Record<string, unknown>;
   let locateJobManager: JobManagerLocator;
+  let locateCluster: ClusterLocator;
+  let gateway: GatewaySetting;
   let cluster: Record<string, unknown>;
   let kubeConfig;
   if (source === 'simulated') {
@@ -128,6 +131,12 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
       ? { jobs: 'local Flink', version: running.distribution.version, rest: running.restUrl, sqlGateway: running.gatewayUrl, logs: running.logDir }
       : { jobs: 'simulated', why: simulatedWhy };
     locateJobManager = running ? () => ({ url: running.restUrl }) : () => ({ unavailable: `the simulated cluster runs no real Flink (${simulatedWhy})` });
+    // every session cluster of the simulated cluster is local Flink's one session cluster
+    const rest = running && new URL(running.restUrl);
+    locateCluster = rest
+      ? () => ({ restUrl: running.restUrl, address: rest.hostname, port: Number(rest.port) })
+      : () => ({ unavailable: `Waiting for real Flink: the simulated cluster runs none (${simulatedWhy}).` });
+    gateway = config.sqlGatewayUrl ? { url: config.sqlGatewayUrl } : running ? { url: running.gatewayUrl } : { unavailable: `${simulatedWhy}; set CMF_SQL_GATEWAY_URL or install a JDK 17 and Maven for local Flink` };
     kubeConfig = kubeConfigFromString(sim.kubeconfig());
     cluster = { source, server: sim.apiServer.url, kubeconfig: sim.kubeconfigPath, crd: sim.crdSource };
     log.info('cluster: simulated', { ...cluster, try: `KUBECONFIG=${sim.kubeconfigPath} kubectl get flinkdeployments -A` });
@@ -135,7 +144,15 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
     kubeConfig = loadKubeConfig(source);
     cluster = { source, server: kubeConfig.getCurrentCluster()?.server, context: kubeConfig.getCurrentContext() };
     log.info(`cluster: ${source}`, cluster);
-    flinkInfo = { jobs: 'the Flink Kubernetes Operator' };
+    flinkInfo = { jobs: 'the Flink Kubernetes Operator', sqlGateway: config.sqlGatewayUrl ?? 'none (set CMF_SQL_GATEWAY_URL)' };
+    gateway = config.sqlGatewayUrl ? { url: config.sqlGatewayUrl } : { unavailable: 'CMF_SQL_GATEWAY_URL is not set' };
+    // the operator exposes each JobManager as the service `<name>-rest` on port 8081
+    locateCluster =
+      source === 'in-cluster'
+        ? ({ namespace, name }) => ({ restUrl: `http://${name}-rest.${namespace}.svc:8081`, address: `${name}-rest.${namespace}.svc`, port: 8081 })
+        : ({ namespace, name }) => ({
+            unavailable: `drey runs outside the cluster and cannot watch the job on ${name}-rest.${namespace}.svc:8081; run drey in the cluster to run statements`,
+          });
     // The operator exposes each JobManager as the service `<name>-rest` on port 8081 (rest.port).
     locateJobManager =
       source === 'in-cluster'
@@ -145,7 +162,10 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
           });
   }
   const deployments = new FlinkDeployments({ kubeConfig });
-  const controllers = new ControllerManager({ store, deployments, databaseUrl, log, resyncMs: config.resyncMs });
+  const engine = new StatementEngine(gateway, log);
+  log.info('statements', 'unavailable' in gateway ? { sqlGateway: 'none', why: gateway.unavailable } : { sqlGateway: gateway.url });
+  const domain = createDomain(store, engine);
+  const controllers = new ControllerManager({ store, deployments, databaseUrl, log, engine, locateCluster, resyncMs: config.resyncMs });
   const identity = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const leader = new LeaderElection({
     store,

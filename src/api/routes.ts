@@ -110,8 +110,8 @@ export function cmfRoutes(domain: Domain): Router {
       replyEmpty(res, 200);
     },
     delete: async (req, res) => {
-      await statements.delete(param(req, 'envName'), param(req, 'stmtName'));
-      replyEmpty(res, 204);
+      const done = await statements.delete(param(req, 'envName'), param(req, 'stmtName'));
+      replyEmpty(res, done === 'deleted' ? 204 : 202);
     },
   });
   route(router, `${env}/statements/:stmtName/results`, {

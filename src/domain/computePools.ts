@@ -13,8 +13,8 @@ import { now } from './time.js';
 
 const validate = compileValidator<ComputePoolBody>(computePoolSchema);
 
-/** Pool types drey runs: a dedicated Flink session cluster per pool. */
-const POOL_TYPES = ['DEDICATED'];
+/** Pool types: a session cluster per statement (DEDICATED), or one per pool shared by its statements (SHARED, CMF 2.3). */
+const POOL_TYPES = ['DEDICATED', 'SHARED'];
 
 /** The environment's `computePoolDefaults` deep-merged into a cluster spec, the environment winning. */
 function mergedClusterSpec(env: Environment, clusterSpec: unknown): unknown {
@@ -48,6 +48,9 @@ export function computePools(store: Store) {
       if (!POOL_TYPES.includes(post.spec.type)) {
         throw new Unprocessable(`spec.type '${post.spec.type}' is not supported: use ${POOL_TYPES.join(', ')}`);
       }
+      if (post.spec.state !== undefined && post.spec.type !== 'SHARED') {
+        throw new Unprocessable('spec.state can only be set for SHARED compute pools');
+      }
       const pool = await store.computePools.create({
         id: randomUUID(),
         environmentId: env.id,
@@ -57,7 +60,7 @@ export function computePools(store: Store) {
         labels: post.metadata.labels ?? null,
         annotations: post.metadata.annotations ?? null,
         spec: { ...post.spec, clusterSpec: mergedClusterSpec(env, post.spec.clusterSpec) },
-        status: { phase: 'PENDING' },
+        status: { phase: post.spec.type === 'SHARED' ? 'PENDING' : 'DEDICATED' },
         at: now(),
       });
       return computePoolOut(pool);

@@ -1,3 +1,4 @@
+import type { StatementEngine } from '../statements/engine.js';
 import type { Store } from '../store/index.js';
 import { applications } from './applications.js';
 import { catalogs } from './catalogs.js';
@@ -8,14 +9,14 @@ import { secrets } from './secrets.js';
 import { statements } from './statements.js';
 
 /** Every use case of the API, one group per resource. */
-export function createDomain(store: Store) {
+export function createDomain(store: Store, engine?: StatementEngine) {
   return {
     environments: environments(store),
     applications: applications(store),
     secrets: secrets(store),
     secretMappings: secretMappings(store),
     computePools: computePools(store),
-    statements: statements(store),
+    statements: statements(store, engine),
     catalogs: catalogs(store),
   };
 }

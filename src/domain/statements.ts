@@ -11,12 +11,18 @@ import { compileValidator } from '../schemas/validate.js';
 import type { Environment } from '../store/environments.js';
 import type { Store } from '../store/index.js';
 import type { Statement, StatementException } from '../store/statements.js';
+import type { StatementEngine } from '../statements/engine.js';
+import { executionOf } from '../statements/execution.js';
+import { DETAIL, isPrepared } from '../statements/prepare.js';
+import { PageTokens } from '../statements/tokens.js';
+import { isDatabaseUnavailable } from '../store/errors.js';
 import { requireEnvironment } from './environments.js';
 import { metadataOut, withEnvelope } from './envelope.js';
-import { BadRequest, NotFound, Unprocessable } from './errors.js';
+import { BadRequest, Gone, NotFound, Unprocessable } from './errors.js';
 import { canonicalJson, isObject, type JsonObject } from './objects.js';
 import { pageBody, type PageRequest } from './paging.js';
 import { retryOnRace } from './retry.js';
+import { StaleWrite } from '../store/errors.js';
 import { sqlShape } from './sql.js';
 import { now } from './time.js';
 
@@ -72,13 +78,56 @@ export function parsePhase(value: string | undefined): string | undefined {
   return phase.toLowerCase();
 }
 
-/** Statement use cases. */
-export function statements(store: Store) {
+/** What a DELETE did: removed at once, or accepted while the statement's job and cluster go. */
+export type Deletion = 'deleted' | 'accepted';
+
+/** The status a statement is created with, before it is prepared. */
+function initialStatus(engine: StatementEngine | undefined): { phase: string; detail: string } {
+  const why = engine?.unavailable ?? (engine ? undefined : 'no SQL Gateway is configured');
+  return { phase: 'PENDING', detail: why ? `Waiting for a SQL Gateway: ${why}.` : DETAIL.pending };
+}
+
+function resultsPage(statement: Statement, data: unknown[], nextPageToken?: string): JsonObject {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'StatementResult',
+    metadata: { creationTimestamp: statement.createdAt.toISOString(), annotations: nextPageToken ? { nextPageToken } : {} },
+    results: { data },
+  };
+}
+
+/** Statement use cases; `engine` reaches the SQL Gateway (statements wait without one). */
+export function statements(store: Store, engine?: StatementEngine) {
+  let tokens: Promise<PageTokens> | undefined;
+  const pageTokens = () => (tokens ??= store.serverKeys.get('statement-result-page-tokens').then((key) => new PageTokens(key)).catch((err: unknown) => {
+    tokens = undefined;
+    throw err;
+  }));
+
   async function requireStatement(envName: string, name: string): Promise<{ env: Environment; statement: Statement }> {
     const env = await requireEnvironment(store, envName);
     const statement = await store.statements.get(env.id, name);
     if (!statement) throw new NotFound(`Statement '${name}' not found in environment '${envName}'`);
     return { env, statement };
+  }
+
+  /**
+   * Prepares a new statement as CMF does before answering: metadata and DDL run, queries and
+   * INSERTs compile. A gateway that cannot be reached leaves it PENDING, saying why, for the
+   * statement controller to prepare later.
+   */
+  async function prepare(env: Environment, statement: Statement): Promise<Statement> {
+    const preparer = engine?.preparer;
+    if (!preparer) return statement;
+    const at = now();
+    try {
+      const prepared = await preparer.prepare(env, statement.spec as StatementSpec, await store.catalogEntries.list(env.id), at);
+      const entry = prepared.catalogEntry && { id: randomUUID(), environmentId: env.id, statementName: statement.name, ...prepared.catalogEntry, at };
+      return await store.statements.recordPrepared(statement.id, prepared, entry, at);
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw err;
+      return store.statements.recordWaiting(statement.id, `Waiting for the SQL Gateway: ${(err as Error).message}`, now());
+    }
   }
 
   return {
@@ -95,10 +144,10 @@ export function statements(store: Store) {
         annotations: post.metadata.annotations ?? null,
         computePoolName: post.spec.computePoolName,
         spec: withDefaults(env, { ...post.spec, parallelism: post.spec.parallelism ?? 1, stopped: post.spec.stopped ?? false }),
-        status: { phase: 'PENDING' },
+        status: initialStatus(engine),
         at: now(),
       });
-      return statementOut(statement);
+      return statementOut(await prepare(env, statement));
     },
 
     /**
@@ -138,29 +187,60 @@ export function statements(store: Store) {
       return pageBody(page, { items: result.items.map(statementOut), total: result.total });
     },
 
-    async delete(envName: string, name: string): Promise<void> {
-      await store.statements.delete((await requireStatement(envName, name)).statement);
+    /**
+     * Deletes a statement: at once when it holds nothing on Flink, else it turns DELETING (202)
+     * and goes once the controller has cancelled its job and removed its cluster and session.
+     */
+    async delete(envName: string, name: string): Promise<Deletion> {
+      return retryOnRace(async () => {
+        const { statement } = await requireStatement(envName, name);
+        if (statement.deletionRequestedAt) return 'accepted';
+        const execution = executionOf(statement.execution);
+        const holds = execution.cluster || execution.session || execution.submitting || (execution.jobId && !execution.finished);
+        if (!holds) {
+          if (await store.statements.deleteIfUnchanged(statement)) return 'deleted';
+          throw new StaleWrite(`Statement '${name}'`);
+        }
+        await store.statements.requestDeletion(statement, now());
+        return 'accepted';
+      });
     },
 
     /**
-     * Results of a statement that returns rows. The rows arrive with execution; until then the
-     * result is empty. Statements that never return rows answer 400.
+     * Results of a statement that returns rows, a page at a time. Metadata statements answer their
+     * rows in one complete page. A query's pages come from its gateway session as they are asked
+     * for; every page but the last carries `nextPageToken`, empty pages included. Statements that
+     * return no rows answer 400; results of an earlier run, or that the gateway no longer holds, 410.
      */
     async results(envName: string, name: string, pageToken: string | undefined): Promise<JsonObject> {
       const { statement } = await requireStatement(envName, name);
-      const spec = statement.spec as StatementSpec;
-      if (!sqlShape(spec.statement).returnsRows) {
-        throw new BadRequest(`Statement '${name}' does not return results`);
+      const shape = sqlShape((statement.spec as StatementSpec).statement);
+      if (!shape.returnsRows) throw new BadRequest(`Statement '${name}' does not return results`);
+      const position = pageToken ? (await pageTokens()).read(statement.id, pageToken) : undefined;
+      const status = statement.status as { phase: string; traits?: { schema?: unknown } };
+      if (shape.sqlClass !== 'query') {
+        const result = statement.result as { results?: { data?: unknown[] } } | null;
+        if (result || isPrepared(status)) return resultsPage(statement, result?.results?.data ?? []);
+        return resultsPage(statement, [], (await pageTokens()).issue(statement.id, { attempt: 0, offset: 0 }));
       }
-      if (pageToken !== undefined && pageToken !== '') {
-        throw new BadRequest(`Unknown page-token for statement '${name}'`);
+      const execution = executionOf(statement.execution);
+      const attempt = position?.attempt ?? execution.attempt;
+      if (attempt !== execution.attempt) throw new Gone(`Results are gone: statement '${name}' was restarted since this page-token was issued`);
+      const offset = position?.offset ?? 0;
+      const reader = engine?.reader;
+      if (!execution.session || !execution.operation || !status.traits?.schema || !reader) {
+        if (['PENDING', 'RUNNING'].includes(status.phase) && !execution.finished) {
+          return resultsPage(statement, [], (await pageTokens()).issue(statement.id, { attempt, offset }));
+        }
+        throw new Gone(`Results are gone: statement '${name}' is ${status.phase.toLowerCase()} and holds no results`);
       }
-      return {
-        apiVersion: API_VERSION,
-        kind: 'StatementResult',
-        metadata: { creationTimestamp: statement.createdAt.toISOString(), annotations: {} },
-        results: { data: [] },
-      };
+      const page = await reader.page(execution.session, execution.operation, offset);
+      if (page === 'gone') throw new Gone(`Results are gone: the SQL Gateway no longer holds this page of statement '${name}'`);
+      if (page.next === undefined) {
+        await store.statements.markResultsDrained(statement.id, new Date(execution.submittedAt ?? 0), now());
+        return resultsPage(statement, page.rows);
+      }
+      return resultsPage(statement, page.rows, (await pageTokens()).issue(statement.id, { attempt, offset: page.next }));
     },
 
     async exceptions(envName: string, name: string): Promise<JsonObject> {

@@ -9,7 +9,7 @@
  * fetches, and v2 is served by every gateway since Flink 1.17 (2.3.0 serves v1 to v4).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isSafeNumber, parse as losslessParse } from 'lossless-json';
+import { isLosslessNumber, isSafeNumber, parse as losslessParse, type LosslessNumber } from 'lossless-json';
 import { FlinkError, FlinkRest, type FlinkRestOptions } from './rest.js';
 
 const API = '/v2';
@@ -172,9 +172,25 @@ export interface StatementResult {
 /** How to reach the gateway: its address, or a transport already made. */
 export type SqlGatewayClientOptions = Pick<FlinkRestOptions, 'baseUrl' | 'timeoutMs' | 'retries'> | { rest: FlinkRest };
 
+/**
+ * How numbers in result rows are parsed. `safe` (the default): a number a double holds exactly is a JS
+ * number, any other keeps its digits as a string. `text`: every number in the rows is the string of
+ * its JSON text (`9007199254740993`, `1E+2`, `1.0E20`), which the CMF row encoding
+ * (`src/statements/rows.ts`) needs to print numbers as Flink does.
+ */
+export type NumberParsing = 'safe' | 'text';
+
+/** How {@link SqlGatewayClient.fetchResults} asks for and parses a page. */
+export interface FetchOptions {
+  rowFormat: RowFormat;
+  numbers?: NumberParsing;
+}
+
 /** How {@link SqlGatewayClient.fetchAllResults} waits. */
 export interface FetchAllOptions {
   rowFormat?: RowFormat;
+  /** With `text` the rows are kept as sent, numbers as their JSON text (see {@link NumberParsing}). */
+  numbers?: NumberParsing;
   /** Pause before asking again after a NOT_READY page or an empty page (default 200 ms). */
   pollMs?: number;
   /** Give up when EOS has not come by then (default 60 s); a never-ending query never reaches EOS. */
@@ -184,6 +200,29 @@ export interface FetchAllOptions {
 
 function seg(handle: string): string {
   return encodeURIComponent(handle);
+}
+
+/** `value` with every LosslessNumber in it replaced by `to(number)`. */
+function mapNumbers(value: unknown, to: (n: LosslessNumber) => unknown): unknown {
+  if (isLosslessNumber(value)) return to(value);
+  if (Array.isArray(value)) return value.map((v) => mapNumbers(v, to));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapNumbers(v, to)]));
+  return value;
+}
+
+/** Parses a result page keeping every number of its rows as its JSON text; the others (type lengths, precisions) become numbers. */
+function parseRowNumbersAsText(text: string): unknown {
+  const body = losslessParse(text) as { results?: { data?: unknown } };
+  const data = body.results?.data;
+  if (body.results) body.results.data = [];
+  const page = mapNumbers(body, (n) => Number(n.value)) as typeof body;
+  if (page.results) page.results.data = mapNumbers(data, (n) => n.value);
+  return page;
+}
+
+/** BIGINT and DECIMAL arrive as exact JSON numbers: keep the digits a double would lose. */
+function parseSafeNumbers(text: string): unknown {
+  return losslessParse(text, null, (digits) => (isSafeNumber(digits) ? Number(digits) : digits));
 }
 
 /** The token in a `nextResultUri` such as `/v2/sessions/…/operations/…/result/3?rowFormat=JSON`. */
@@ -316,14 +355,13 @@ export class SqlGatewayClient {
    * Fetches one page of results. Tokens start at 0; the gateway keeps the current page until the next
    * token is asked for, so fetching the same token again (a retry) returns the same rows.
    */
-  async fetchResults(session: string, operation: string, token: number, options: { rowFormat: RowFormat }): Promise<ResultPage> {
+  async fetchResults(session: string, operation: string, token: number, options: FetchOptions): Promise<ResultPage> {
     const body = await this.rest.call<FetchResultsResponseBody>(`results of operation ${operation}`, {
       method: 'GET',
       path: `${API}/sessions/${seg(session)}/operations/${seg(operation)}/result/${token}`,
       query: { rowFormat: options.rowFormat },
       safe: true,
-      // BIGINT and DECIMAL arrive as exact JSON numbers: keep the digits a double would lose
-      parse: (text) => losslessParse(text, null, (digits) => (isSafeNumber(digits) ? Number(digits) : digits)),
+      parse: options.numbers === 'text' ? parseRowNumbersAsText : parseSafeNumbers,
     });
     return {
       resultType: body.resultType,
@@ -338,25 +376,28 @@ export class SqlGatewayClient {
   }
 
   /**
-   * Fetches every page until EOS and decodes the rows (JSON row format) or keeps Flink's strings
-   * (PLAIN_TEXT). While the job runs the gateway answers NOT_READY or empty pages; those are asked
-   * again after `pollMs`. Past `deadlineMs` it gives up with a FlinkError of status 0.
+   * Fetches every page until EOS and decodes the rows (JSON row format) or keeps them as sent
+   * (PLAIN_TEXT's strings, or JSON with `numbers: 'text'`). While the job runs the gateway answers
+   * NOT_READY or empty pages; those are asked again after `pollMs`. Past `deadlineMs` it gives up
+   * with a FlinkError of status 0.
    */
   async fetchAllResults(session: string, operation: string, options: FetchAllOptions = {}): Promise<StatementResult> {
     const rowFormat = options.rowFormat ?? 'JSON';
+    const numbers = options.numbers ?? 'safe';
+    const decode = rowFormat === 'JSON' && numbers === 'safe';
     const pollMs = options.pollMs ?? 200;
     const deadlineMs = options.deadlineMs ?? 60_000;
     const deadline = Date.now() + deadlineMs;
     const result: StatementResult = { columns: [], rows: [], isQueryResult: false };
     for (let token = 0; ; ) {
-      const page = await this.fetchResults(session, operation, token, { rowFormat });
+      const page = await this.fetchResults(session, operation, token, { rowFormat, numbers });
       if (page.resultType !== 'NOT_READY') {
         if (page.columns.length > 0) result.columns = page.columns;
         result.jobId ??= page.jobID;
         result.resultKind = page.resultKind ?? result.resultKind;
         result.isQueryResult = page.isQueryResult ?? result.isQueryResult;
         for (const row of page.rows) {
-          result.rows.push({ kind: row.kind, fields: rowFormat === 'JSON' ? decodeRow(row.fields, result.columns) : (row.fields as SqlValue[]) });
+          result.rows.push({ kind: row.kind, fields: decode ? decodeRow(row.fields, result.columns) : (row.fields as SqlValue[]) });
         }
       }
       if (page.resultType === 'EOS') return result;
@@ -389,7 +430,7 @@ function mismatch(where: string, type: LogicalTypeJson, value: unknown): TypeErr
  * A decimal number's text (`1E+2`, `1.2345678901234567e+19`, `-0.5`) in plain notation with `scale`
  * fraction digits, as Flink prints a DECIMAL (`100.00`).
  */
-function plainDecimal(text: string, scale: number | undefined): string | undefined {
+export function plainDecimal(text: string, scale: number | undefined): string | undefined {
   const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
   if (!m || (m[2] === '' && !m[3])) return undefined;
   const whole = m[2] ?? '';
@@ -422,7 +463,8 @@ function plainDecimal(text: string, scale: number | undefined): string | undefin
  * - CHAR, VARCHAR → string (CHAR blank-padded to its length)
  * - BINARY, VARBINARY → Buffer (sent as base64)
  * - DATE, TIME, TIMESTAMP, TIMESTAMP_LTZ → the string Flink sends (`2024-01-02`, `12:34:56.789`,
- *   `2024-01-02T03:04:05.123456`); TIMESTAMP_LTZ ends in `Z` but is the session's local time
+ *   `2024-01-02T03:04:05.123456`); TIMESTAMP_LTZ ends in `Z` but is the session's local time, except
+ *   under a ROW, where it is UTC (the gateway's `RowDataLocalTimeZoneConverter` skips ROW fields)
  * - INTERVAL YEAR TO MONTH → number of months; INTERVAL DAY TO SECOND → number of milliseconds
  * - ARRAY → array; ROW → object by field name; MAP → `Map` (the gateway can only send string keys:
  *   any other key type fails the fetch with "Could not map response to JSON."); MULTISET → `Map`

@@ -14,7 +14,11 @@ export const computePoolSchema = {
     spec: {
       type: 'object',
       required: ['type', 'clusterSpec'],
-      properties: { type: { type: 'string', minLength: 1 }, clusterSpec: objectSchema },
+      properties: {
+        type: { type: 'string', minLength: 1 },
+        clusterSpec: objectSchema,
+        state: { type: 'string', enum: ['RUNNING', 'SUSPENDED'] },
+      },
     },
     status: {},
   },

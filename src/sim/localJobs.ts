@@ -216,6 +216,12 @@ export class LocalJobs {
     return changed(next);
   }
 
+  /** The local cluster's `clusterInfo` as the real operator reads it from a JobManager's REST API; fails while the JobManager does not answer. */
+  async clusterInfo(): Promise<Record<string, string>> {
+    const overview = await this.jm.overview();
+    return { 'flink-version': overview['flink-version'], 'flink-revision': overview['flink-commit'] };
+  }
+
   /** Cancels a FlinkDeployment's job as it is deleted (the real operator deletes its cluster). */
   async cleanup(deployment: FlinkDeployment): Promise<void> {
     const key = `${deployment.metadata.namespace}/${deployment.metadata.name}`;
@@ -316,7 +322,7 @@ export class LocalJobs {
     }
     this.actions.set(key, { specHash: hash, jobId, upgradeSavepointPath: status.jobStatus?.upgradeSavepointPath });
     this.options.log.info('local Flink: job submitted', { key, jobId, entryClass: run.entryClass, fromSavepoint: resumeFrom ?? 'none' });
-    const overview = await this.jm.overview().catch(() => undefined);
+    const clusterInfo = await this.clusterInfo().catch(() => ({ 'flink-version': this.options.flink.distribution.version, 'flink-revision': '' }));
     const next: FlinkDeploymentStatus = {
       ...status,
       lifecycleState: 'DEPLOYED',
@@ -329,10 +335,7 @@ export class LocalJobs {
         startTime: String(Date.now()),
         updateTime: String(Date.now()),
       },
-      clusterInfo: {
-        'flink-version': overview?.['flink-version'] ?? this.options.flink.distribution.version,
-        'flink-revision': overview?.['flink-commit'] ?? '',
-      },
+      clusterInfo,
       reconciliationStatus: reconciled,
       observedGeneration: generation,
       error: undefined,

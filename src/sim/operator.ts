@@ -44,8 +44,36 @@ export function validateSpec(spec: Record<string, unknown>): string | undefined 
   return undefined;
 }
 
-/** What one step of the lifecycle makes of a status; undefined when there is nothing to do. */
-export function nextStatus(deployment: FlinkDeployment, fault: SimOperatorFault | undefined, at: Date): FlinkDeploymentStatus | undefined {
+/** Whether the real operator runs a FlinkDeployment as a session cluster: by its last reconciled spec once there is one (`Mode.getMode`). */
+export function isSessionDeployment(deployment: FlinkDeployment): boolean {
+  const last = deployment.status ? lastReconciledSpec(deployment.status) : undefined;
+  return !isObject((isObject(last) ? last : deployment.spec).job);
+}
+
+/** The real validator's checks on a FlinkDeployment: its spec, and no switch between application and session mode. */
+function validateDeployment(deployment: FlinkDeployment): string | undefined {
+  const invalid = validateSpec(deployment.spec);
+  if (invalid || !deployment.status) return invalid;
+  const last = lastReconciledSpec(deployment.status);
+  if (!isObject(last) || isObject(last.job) === isObject(deployment.spec.job)) return undefined;
+  return isObject(last.job) ? 'Cannot switch from job to session cluster' : 'Cannot switch from session to job cluster';
+}
+
+/** What a ready cluster's REST API reports as `clusterInfo`, when the cluster is simulated. */
+function simulatedClusterInfo(spec: Record<string, unknown>): Record<string, string> {
+  return { 'flink-version': String(spec.flinkVersion ?? ''), 'flink-revision': 'simulated', 'total-cpu': '1.0', 'total-memory': '2147483648' };
+}
+
+const VALIDATION_EXCEPTION = 'org.apache.flink.kubernetes.operator.exception.ValidationException';
+
+/** What one step of the lifecycle makes of a status (`clusterInfo`: what a ready cluster's REST API reports); undefined when there is nothing to do. */
+export function nextStatus(
+  deployment: FlinkDeployment,
+  fault: SimOperatorFault | undefined,
+  at: Date,
+  clusterInfo = simulatedClusterInfo(deployment.spec),
+): FlinkDeploymentStatus | undefined {
+  if (isSessionDeployment(deployment)) return nextSessionStatus(deployment, at, clusterInfo);
   const spec = deployment.spec;
   const status = deployment.status ?? {};
   const generation = deployment.metadata.generation ?? 1;
@@ -60,9 +88,9 @@ export function nextStatus(deployment: FlinkDeployment, fault: SimOperatorFault 
     ...(status.reconciliationStatus?.lastStableSpec ? { lastStableSpec: status.reconciliationStatus.lastStableSpec } : {}),
   };
 
-  const invalid = validateSpec(spec);
+  const invalid = validateDeployment(deployment);
   if (invalid) {
-    const error = operatorError('org.apache.flink.kubernetes.operator.exception.ValidationException', invalid);
+    const error = operatorError(VALIDATION_EXCEPTION, invalid);
     if (status.error === error) return undefined;
     return { ...status, lifecycleState: status.lifecycleState ?? 'CREATED', error };
   }
@@ -129,7 +157,7 @@ export function nextStatus(deployment: FlinkDeployment, fault: SimOperatorFault 
         ...status,
         jobManagerDeploymentStatus: 'READY',
         jobStatus: { ...status.jobStatus, jobName, jobId: randomUUID().replace(/-/g, ''), state: 'CREATED', startTime: millis, updateTime: millis },
-        clusterInfo: { 'flink-version': String(spec.flinkVersion ?? ''), 'flink-revision': 'simulated', 'total-cpu': '1.0', 'total-memory': '2147483648' },
+        clusterInfo,
         error: undefined,
       };
     }
@@ -143,6 +171,107 @@ export function nextStatus(deployment: FlinkDeployment, fault: SimOperatorFault 
     };
   }
   return undefined;
+}
+
+/** A `status.conditions` entry, as Kubernetes defines one. */
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+}
+
+/** A session cluster's status: the real operator also writes its `Running` condition. */
+type SessionStatus = FlinkDeploymentStatus & { conditions?: Condition[] };
+
+/** The reason and message of the `Running` condition for each JobManager deployment status (`JobManagerDeploymentStatus`). */
+const JOB_MANAGER_CONDITIONS: Record<string, [reason: string, message: string]> = {
+  READY: ['JobManagerReady', 'JobManager is running and ready to receive REST API calls'],
+  DEPLOYED_NOT_READY: ['DeployedNotReady', 'JobManager is running but not yet ready to receive REST API calls'],
+  DEPLOYING: ['JobManagerIsDeploying', 'JobManager process is starting up'],
+  MISSING: ['JobManagerDeploymentMissing', 'JobManager deployment not found'],
+  ERROR: ['Error', 'JobManager deployment failed'],
+};
+
+/** A session cluster's status with its `Running` condition brought up to date; the transition time moves only when the condition's status does. */
+function withRunningCondition(status: SessionStatus, at: Date): SessionStatus {
+  const jm = status.jobManagerDeploymentStatus ?? 'MISSING';
+  const [reason, message] = JOB_MANAGER_CONDITIONS[jm] ?? [jm, jm];
+  const running = jm === 'READY' ? 'True' : 'False';
+  const before = status.conditions?.find((c) => c.type === 'Running');
+  const lastTransitionTime = before?.status === running ? before.lastTransitionTime : at.toISOString();
+  return { ...status, conditions: [{ type: 'Running', status: running, reason, message, lastTransitionTime }] };
+}
+
+/** A session cluster's lifecycle state, derived from the rest of its status as `CommonStatus.getLifecycleState()` does. */
+function sessionLifecycleState(status: SessionStatus): string {
+  const reconciliation = status.reconciliationStatus;
+  if (!reconciliation?.lastReconciledSpec) return status.error ? 'FAILED' : 'CREATED';
+  if (reconciliation.state === 'UPGRADING') return 'UPGRADING';
+  return reconciliation.lastStableSpec === reconciliation.lastReconciledSpec ? 'STABLE' : 'DEPLOYED';
+}
+
+/** What the real SessionObserver sees of a deployed session cluster: its JobManager coming up, then its REST API answering. */
+function observeSession(status: SessionStatus, clusterInfo: Record<string, string>): SessionStatus | undefined {
+  const reconciliation = status.reconciliationStatus;
+  // the real operator observes nothing before the first deployment, nor while an upgrade is under way
+  if (!reconciliation?.lastReconciledSpec || reconciliation.state === 'UPGRADING') return undefined;
+  if (status.jobManagerDeploymentStatus === 'DEPLOYING') return { ...status, jobManagerDeploymentStatus: 'DEPLOYED_NOT_READY' };
+  if (status.jobManagerDeploymentStatus !== 'DEPLOYED_NOT_READY' && status.jobManagerDeploymentStatus !== 'READY') return undefined;
+  const stable = reconciliation.state === 'DEPLOYED' ? { ...reconciliation, lastStableSpec: reconciliation.lastReconciledSpec } : reconciliation;
+  return {
+    ...status,
+    jobManagerDeploymentStatus: 'READY',
+    clusterInfo: { ...status.clusterInfo, ...clusterInfo },
+    reconciliationStatus: stable,
+    ...(stable.lastStableSpec === stable.lastReconciledSpec ? { error: undefined } : {}),
+  };
+}
+
+/**
+ * One step of a session cluster (no `spec.job`), as the real operator's SessionReconciler and
+ * SessionObserver take it: CREATED, UPGRADING (the spec to deploy recorded), DEPLOYED with the
+ * JobManager DEPLOYING, DEPLOYED_NOT_READY, then READY and STABLE with `clusterInfo`. A new spec
+ * redeploys the cluster the same way. There is no job, so `jobStatus` holds no job fields.
+ */
+function nextSessionStatus(deployment: FlinkDeployment, at: Date, clusterInfo: Record<string, string>): FlinkDeploymentStatus | undefined {
+  const spec = deployment.spec;
+  const before = deployment.status ?? {};
+  // what the real operator's first status write holds: FlinkDeploymentStatus' defaults
+  const status: SessionStatus = before.lifecycleState
+    ? before
+    : { jobManagerDeploymentStatus: 'MISSING', jobStatus: {}, clusterInfo: {}, reconciliationStatus: { reconciliationTimestamp: 0, state: 'UPGRADING' }, conditions: [] };
+  const generation = deployment.metadata.generation ?? 1;
+  const write = (next: SessionStatus): FlinkDeploymentStatus | undefined => {
+    const clean = writableStatus({ ...next, lifecycleState: sessionLifecycleState(next) });
+    return canonicalJson(clean) === canonicalJson(before) ? undefined : clean;
+  };
+
+  const invalid = validateDeployment(deployment);
+  if (invalid) {
+    const error = operatorError(VALIDATION_EXCEPTION, invalid);
+    if (status.error !== error) return write({ ...status, error });
+    // the real operator goes on observing what it deployed last
+    const observed = observeSession(status, clusterInfo);
+    return observed && write({ ...observed, error });
+  }
+  if (!before.lifecycleState) return write(status);
+  const reconciliation = status.reconciliationStatus ?? {};
+  const reconciled = { ...reconciliation, lastReconciledSpec: reconciledSpecJson(deployment), reconciliationTimestamp: at.getTime() };
+  if (canonicalJson(lastReconciledSpec(status)) !== canonicalJson(spec)) {
+    // the real operator deletes the cluster and records the spec it is about to deploy
+    return write({ ...status, reconciliationStatus: { ...reconciled, state: 'UPGRADING' }, observedGeneration: generation, error: undefined });
+  }
+  if (reconciliation.state === 'UPGRADING') {
+    return write(withRunningCondition({ ...status, jobManagerDeploymentStatus: 'DEPLOYING', reconciliationStatus: { ...reconciled, state: 'DEPLOYED' }, error: undefined }, at));
+  }
+  if (status.observedGeneration !== generation) {
+    // a change that left the spec as it was: only the generation moves on
+    return write(withRunningCondition({ ...status, reconciliationStatus: { ...reconciliation, lastReconciledSpec: reconciled.lastReconciledSpec }, observedGeneration: generation }, at));
+  }
+  const observed = observeSession(status, clusterInfo);
+  return observed && write(withRunningCondition(observed, at));
 }
 
 /**
@@ -229,9 +358,11 @@ export class SimOperator {
       return;
     }
     const finalizers = deployment.metadata.finalizers ?? [];
+    const session = isSessionDeployment(deployment);
     if (deployment.metadata.deletionTimestamp) {
       if (finalizers.includes(OPERATOR_FINALIZER)) {
-        await this.jobs?.cleanup(deployment);
+        // a session deployment stands for the local cluster, which others share: drey cancels its own jobs first
+        if (!session) await this.jobs?.cleanup(deployment);
         await deployments.patch(namespace, name, {
           metadata: { resourceVersion: deployment.metadata.resourceVersion, finalizers: finalizers.filter((f) => f !== OPERATOR_FINALIZER) },
         });
@@ -243,11 +374,12 @@ export class SimOperator {
       await deployments.patch(namespace, name, { metadata: { resourceVersion: deployment.metadata.resourceVersion, finalizers: [...finalizers, OPERATOR_FINALIZER] } });
       return;
     }
-    if (this.jobs && !validateSpec(deployment.spec)) return this.realStep(deployment);
+    if (this.jobs && !session && !validateDeployment(deployment)) return this.realStep(deployment);
     const fault = this.faults.get(key);
     const wait = (this.lastStep.get(key) ?? 0) + this.stepMs - Date.now();
     if (wait > 0 && !fault) return { requeueAfterMs: wait };
-    const next = nextStatus(deployment, fault, new Date());
+    // with local Flink, a session deployment stands for the local session cluster: its JobManager says what it runs
+    const next = nextStatus(deployment, fault, new Date(), session && this.jobs ? await this.jobs.clusterInfo() : undefined);
     if (!next) return;
     this.lastStep.set(key, Date.now() + (fault?.kind === 'jobmanager-lost' ? (fault.forMs ?? 0) : 0));
     await deployments.replaceStatus({ ...deployment, status: writableStatus(next) });

@@ -1,9 +1,19 @@
-import type { ComputePool, PrismaClient } from '../generated/prisma/client.js';
+import type { ComputePool, Environment, PrismaClient } from '../generated/prisma/client.js';
 import { orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS } from '../domain/paging.js';
 import { translate } from './errors.js';
 import { json, nullableJson } from './json.js';
 
 export type { ComputePool };
+
+/** The Postgres channel that carries `<environment>/<pool>` after every API write of a compute pool. */
+export const COMPUTE_POOL_CHANNEL = 'drey_compute_pools';
+
+/** A compute pool with its environment, as the controller reads it. */
+export type ComputePoolWithEnvironment = ComputePool & { environment: Environment };
+
+async function notify(db: Pick<PrismaClient, '$executeRaw'>, environmentId: string, name: string): Promise<void> {
+  await db.$executeRaw`SELECT pg_notify(${COMPUTE_POOL_CHANNEL}, e.name || '/' || ${name}) FROM "Environment" e WHERE e.id = ${environmentId}::uuid`;
+}
 
 /** A compute pool as the API creates it. */
 export interface NewComputePool {
@@ -41,7 +51,7 @@ export function computePoolStore(db: PrismaClient) {
     },
 
     async create(pool: NewComputePool): Promise<ComputePool> {
-      return translate(`Compute pool '${pool.name}'`, () =>
+      const created = await translate(`Compute pool '${pool.name}'`, () =>
         db.computePool.create({
           data: {
             id: pool.id,
@@ -58,6 +68,24 @@ export function computePoolStore(db: PrismaClient) {
           },
         }),
       );
+      await notify(db, pool.environmentId, pool.name);
+      return created;
+    },
+
+    /** A pool with its environment, by `<environment>/<pool>`. */
+    async find(envName: string, name: string): Promise<ComputePoolWithEnvironment | null> {
+      return db.computePool.findFirst({ where: { name, environment: { name: envName } }, include: { environment: true } });
+    },
+
+    /** `<environment>/<pool>` of every pool. */
+    async keys(): Promise<string[]> {
+      const rows = await db.computePool.findMany({ select: { name: true, environment: { select: { name: true } } } });
+      return rows.map((r) => `${r.environment.name}/${r.name}`);
+    },
+
+    /** Writes a pool's status (never its spec or version). */
+    async recordStatus(poolId: string, status: unknown, at: Date): Promise<void> {
+      await db.computePool.update({ where: { id: poolId }, data: { status: json(status), updatedAt: at } });
     },
 
     /**
@@ -73,7 +101,10 @@ export function computePoolStore(db: PrismaClient) {
           orderBy: { name: 'asc' },
           take: 10,
         });
-        if (users.length === 0) await tx.computePool.delete({ where: { id: pool.id } });
+        if (users.length === 0) {
+          await tx.computePool.delete({ where: { id: pool.id } });
+          await notify(tx, pool.environmentId, pool.name);
+        }
         return users.map((u) => u.name);
       });
     },

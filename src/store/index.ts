@@ -1,11 +1,13 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { applicationStore } from './applications.js';
+import { catalogEntryStore } from './catalogEntries.js';
 import { catalogStore } from './catalogs.js';
 import { computePoolStore } from './computePools.js';
 import { environmentStore } from './environments.js';
 import { leaseStore } from './leases.js';
 import { secretMappingStore } from './secretMappings.js';
 import { secretStore } from './secrets.js';
+import { serverKeyStore } from './serverKeys.js';
 import { statementStore } from './statements.js';
 
 /** Every store operation, one group per resource; the only code that touches Prisma. */
@@ -19,6 +21,8 @@ export function createStore(db: PrismaClient) {
     statements: statementStore(db),
     catalogs: catalogStore(db),
     leases: leaseStore(db),
+    catalogEntries: catalogEntryStore(db),
+    serverKeys: serverKeyStore(db),
   };
 }
 

@@ -23,10 +23,10 @@ beforeAll(async () => {
 afterAll(async () => api.close());
 
 describe('compute pools', () => {
-  it('creates a pool with 200, PENDING, with the environment defaults merged into its cluster spec', async () => {
+  it('creates a DEDICATED pool with 200 and phase DEDICATED, with the environment defaults merged into its cluster spec', async () => {
     const res = await api.post(pools('sql-env'), computePool('pool-one'));
     expect(res.status).toBe(200);
-    expect(res.body.status).toEqual({ phase: 'PENDING' });
+    expect(res.body.status).toEqual({ phase: 'DEDICATED' });
     expect(res.body.spec.clusterSpec.flinkConfiguration).toEqual({
       'taskmanager.numberOfTaskSlots': '2',
       'execution.checkpointing.interval': '10s',
@@ -43,11 +43,17 @@ describe('compute pools', () => {
     expect((await api.post(pools('env-none'), computePool('pool-x'))).status).toBe(404);
   });
 
-  it('answers 422 for a pool type drey cannot run', async () => {
+  it('answers 422 for a pool type drey cannot run, and for a state on a DEDICATED pool', async () => {
     const pool = computePool('pool-shared') as any;
-    pool.spec.type = 'SHARED';
+    pool.spec.type = 'SERVERLESS';
     expect((await api.post(pools('sql-env'), pool)).status).toBe(422);
     expect((await api.get(`${pools('sql-env')}/pool-shared`)).status).toBe(404);
+    const suspended = computePool('pool-suspended') as any;
+    suspended.spec.state = 'SUSPENDED';
+    expect((await api.post(pools('sql-env'), suspended)).status).toBe(422);
+    suspended.spec.state = 'ASLEEP';
+    expect((await api.post(pools('sql-env'), suspended)).status).toBe(400);
+    expect((await api.get(`${pools('sql-env')}/pool-suspended`)).status).toBe(404);
   });
 });
 
@@ -55,7 +61,8 @@ describe('statements', () => {
   it('creates a statement with 200 in phase PENDING, interactive defaults merged for a SELECT', async () => {
     const res = await api.post(stmts('sql-env'), statement('select-one', 'SELECT 1', 'pool-one'));
     expect(res.status).toBe(200);
-    expect(res.body.status).toEqual({ phase: 'PENDING' });
+    // this API runs without a SQL Gateway: the statement waits, and says why
+    expect(res.body.status).toEqual({ phase: 'PENDING', detail: 'Waiting for a SQL Gateway: no SQL Gateway is configured.' });
     expect(res.body.spec.flinkConfiguration).toEqual({ 'sql-client.execution.result-mode': 'tableau' });
     expect((await api.get(`${stmts('sql-env')}/select-one`)).body).toEqual(res.body);
   });
@@ -115,9 +122,15 @@ describe('statements', () => {
   });
 
   it('serves results for row-returning statements and 400 for the others', async () => {
+    // without a SQL Gateway the query waits: an empty page, and a token to ask again with
     const rows = await api.get(`${stmts('sql-env')}/select-one/results`);
     expect(rows.status).toBe(200);
     expect(rows.body).toMatchObject({ kind: 'StatementResult', results: { data: [] } });
+    const token = rows.body.metadata.annotations.nextPageToken;
+    expect(token).toEqual(expect.any(String));
+    expect((await api.get(`${stmts('sql-env')}/select-one/results?page-token=${encodeURIComponent(token)}`)).status).toBe(200);
+    expect((await api.get(`${stmts('sql-env')}/insert-one/results?page-token=${encodeURIComponent(token)}`)).status).toBe(400);
+    expect((await api.get(`${stmts('sql-env')}/select-one/results?page-token=forged.token`)).status).toBe(400);
     const none = await api.get(`${stmts('sql-env')}/insert-one/results`);
     expect(none.status).toBe(400);
     expect(none.body.errors[0].message).toMatch(/does not return results/);

@@ -1,0 +1,149 @@
+import { API_VERSION } from '../schemas/common.js';
+import type { StatementSpec } from '../schemas/statement.js';
+import { sqlShape, type SqlShape } from '../domain/sql.js';
+import type { EnvironmentCatalogEntry } from '../store/catalogEntries.js';
+import type { Environment } from '../store/environments.js';
+import { cmfRow, resultSchema, type CmfRow } from './rows.js';
+import { currentCatalog, sessionProperties, SqlRefused, type SqlSession, type SqlSessions } from './sessions.js';
+
+/**
+ * What CMF does with a statement before answering its POST: metadata and DDL statements run there
+ * and then (COMPLETED with their rows, or FAILED with Flink's message); queries and INSERTs are
+ * compiled, so that SQL Flink refuses is FAILED at once, and their traits are known; they stay
+ * PENDING for the statement controller to run on a cluster.
+ */
+
+/** The details CMF puts in `status.detail`. */
+export const DETAIL = {
+  pending: 'Statement execution pending.',
+  running: 'Statement execution in progress.',
+  completed: 'Statement execution completed.',
+  dryRun: 'Dry run: the statement is valid and was not executed (sql.dry-run is true).',
+} as const;
+
+/** `status.traits` as CMF serves it. */
+export interface StatementTraits {
+  sqlKind: string;
+  isBounded?: boolean;
+  isAppendOnly?: boolean;
+  upsertColumns?: number[];
+  schema?: ReturnType<typeof resultSchema>;
+}
+
+/** A statement's status. */
+export interface StatementStatus {
+  phase: string;
+  detail?: string;
+  traits?: StatementTraits;
+  [other: string]: unknown;
+}
+
+/** The `result` of a statement answered at creation. */
+export interface InlineResult {
+  apiVersion: string;
+  kind: 'StatementResult';
+  metadata: { creationTimestamp: string; annotations: Record<string, string> };
+  results: { data: CmfRow[] };
+}
+
+/** What preparing a statement decided. */
+export interface Prepared {
+  status: StatementStatus;
+  result?: InlineResult;
+  /** DDL that changed the environment's catalog, to keep for later sessions. */
+  catalogEntry?: { statement: string; catalog: string | null; database: string | null };
+}
+
+/** Whether a statement's status shows it was prepared (compiled or run) already. */
+export function isPrepared(status: unknown): boolean {
+  return typeof status === 'object' && status !== null && 'traits' in status;
+}
+
+function failed(shape: SqlShape, detail: string): Prepared {
+  return { status: { phase: 'FAILED', detail, traits: { sqlKind: shape.sqlKind } } };
+}
+
+/**
+ * Whether a query or INSERT only reads bounded sources: the planner accepts it in batch mode then,
+ * and refuses it ("unbounded ... batch mode") otherwise.
+ */
+async function isBounded(session: SqlSession, text: string): Promise<boolean> {
+  try {
+    await session.run(`EXPLAIN ${text}`, { 'execution.runtime-mode': 'batch' });
+    return true;
+  } catch (err) {
+    if (err instanceof SqlRefused) return false;
+    throw err;
+  }
+}
+
+/**
+ * Whether the statement's result is append-only, from `EXPLAIN CHANGELOG_MODE`: the changelog
+ * mode of the plan's top node below any sink is `[I]`.
+ */
+export function appendOnlyFromPlan(plan: string): boolean | undefined {
+  const section = plan.split('== Optimized Physical Plan ==')[1]?.split('\n== ')[0] ?? '';
+  const top = section
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '' && !l.startsWith('Sink(') && l.includes('changelogMode='));
+  const mode = top && /changelogMode=\[([^\]]*)\]/.exec(top)?.[1];
+  return mode === undefined ? undefined : mode === 'I';
+}
+
+/** Prepares statements in sessions that hold the environment's catalog. */
+export class StatementPreparer {
+  constructor(private readonly sessions: SqlSessions) {}
+
+  /**
+   * Prepares one statement: refuses what drey does not run, runs metadata and DDL, compiles
+   * queries and INSERTs. Throws only when the gateway cannot be reached (the statement then waits).
+   */
+  async prepare(env: Environment, spec: StatementSpec, entries: EnvironmentCatalogEntry[], at: Date): Promise<Prepared> {
+    const shape = sqlShape(spec.statement);
+    if (shape.refused) return failed(shape, shape.refused);
+    const current = currentCatalog(spec);
+    let session: SqlSession;
+    try {
+      session = await this.sessions.open(sessionProperties(env, spec, shape.mode), entries, current);
+    } catch (err) {
+      if (err instanceof SqlRefused) return failed(shape, err.message);
+      throw err;
+    }
+    try {
+      if (shape.sqlClass === 'query' || shape.sqlClass === 'insert') return await this.compile(session, shape, spec);
+      const answer = await session.run(shape.text);
+      const result: InlineResult = {
+        apiVersion: API_VERSION,
+        kind: 'StatementResult',
+        metadata: { creationTimestamp: at.toISOString(), annotations: {} },
+        results: { data: answer.rows.map((row) => cmfRow(row, answer.columns)) },
+      };
+      return {
+        status: {
+          phase: 'COMPLETED',
+          detail: DETAIL.completed,
+          traits: { sqlKind: shape.sqlKind, isBounded: true, isAppendOnly: true, schema: resultSchema(answer.columns) },
+        },
+        result,
+        ...(shape.changesCatalog ? { catalogEntry: { statement: shape.text, catalog: current.catalog ?? null, database: current.database ?? null } } : {}),
+      };
+    } catch (err) {
+      if (err instanceof SqlRefused) return failed(shape, err.message);
+      throw err;
+    } finally {
+      await session.close().catch(() => undefined);
+    }
+  }
+
+  private async compile(session: SqlSession, shape: SqlShape, spec: StatementSpec): Promise<Prepared> {
+    const explained = await session.run(`EXPLAIN CHANGELOG_MODE ${shape.text}`);
+    const plan = explained.rows.map((r) => String(r.fields[0] ?? '')).join('\n');
+    const traits: StatementTraits = { sqlKind: shape.sqlKind, isBounded: await isBounded(session, shape.text) };
+    const appendOnly = appendOnlyFromPlan(plan);
+    if (appendOnly !== undefined) traits.isAppendOnly = appendOnly;
+    const dryRun = String((spec.properties as Record<string, string> | undefined)?.['sql.dry-run'] ?? '').toLowerCase() === 'true';
+    if (dryRun) return { status: { phase: 'COMPLETED', detail: DETAIL.dryRun, traits } };
+    return { status: { phase: 'PENDING', detail: DETAIL.pending, traits } };
+  }
+}

@@ -1,0 +1,32 @@
+import type { SqlGatewayClient } from '../flink/sqlGateway.js';
+import { cmfRow, type CmfRow } from './rows.js';
+import { isGone } from './sessions.js';
+import { FlinkError } from '../flink/rest.js';
+
+/** One page of a query's results, as the API serves it. */
+export interface ResultPage {
+  rows: CmfRow[];
+  /** The gateway token of the next page; absent once the results are complete. */
+  next?: number;
+}
+
+/**
+ * Reads pages of a query's results from the gateway session that runs it, one page per request:
+ * nothing is buffered in drey, and while nobody asks, the gateway's bounded buffer holds the job back.
+ */
+export class ResultReader {
+  constructor(private readonly gateway: SqlGatewayClient) {}
+
+  /** The page at a gateway token, or 'gone' when the gateway no longer has it (consumed, or the session ended). */
+  async page(session: string, operation: string, offset: number): Promise<ResultPage | 'gone'> {
+    try {
+      const page = await this.gateway.fetchResults(session, operation, offset, { rowFormat: 'JSON', numbers: 'text' });
+      const rows = page.rows.map((row) => cmfRow(row, page.columns));
+      if (page.resultType === 'EOS') return { rows };
+      return { rows, next: page.nextToken ?? offset };
+    } catch (err) {
+      if (isGone(err) || (err instanceof FlinkError && /Expecting token|token/i.test(err.message) && err.status >= 400)) return 'gone';
+      throw err;
+    }
+  }
+}
