@@ -12,7 +12,7 @@ import type { StatementEngine } from '../statements/engine.js';
 import { executionOf, type Execution } from '../statements/execution.js';
 import { DETAIL, isPrepared, type StatementStatus } from '../statements/prepare.js';
 import { resultSchema } from '../statements/rows.js';
-import { currentCatalog, isGone, refusal, sessionProperties, SqlRefused, SqlSession, targetProperties } from '../statements/sessions.js';
+import { currentCatalog, isGone, refusal, sessionProperties, sessionTimeZone, SqlRefused, SqlSession, targetProperties } from '../statements/sessions.js';
 import type { ComputePool } from '../store/computePools.js';
 import type { Store } from '../store/index.js';
 import type { NewStatementException, StatementWithEnvironment } from '../store/statements.js';
@@ -279,6 +279,7 @@ export class StatementController {
       throw err;
     }
     const operation = await session.gateway.executeStatement(session.handle, shape.text);
+    intent.timeZone = sessionTimeZone(properties);
     this.options.log.info('statement submitted', { statement: `${statement.environment.name}/${statement.name}`, attempt, fromSavepoint: resumeFrom ?? 'none' });
     return { status: pending, execution: { ...intent, session: session.handle, operation }, requeueAfterMs: SOON_MS };
   }

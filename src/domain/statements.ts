@@ -234,7 +234,7 @@ export function statements(store: Store, engine?: StatementEngine) {
         }
         throw new Gone(`Results are gone: statement '${name}' is ${status.phase.toLowerCase()} and holds no results`);
       }
-      const page = await reader.page(execution.session, execution.operation, offset);
+      const page = await reader.page(execution.session, execution.operation, offset, execution.timeZone);
       if (page === 'gone') throw new Gone(`Results are gone: the SQL Gateway no longer holds this page of statement '${name}'`);
       if (page.next === undefined) {
         await store.statements.markResultsDrained(statement.id, new Date(execution.submittedAt ?? 0), now());

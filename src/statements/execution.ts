@@ -18,6 +18,8 @@ export interface Execution {
   submittedAt?: string;
   /** The Flink job of the current run. */
   jobId?: string;
+  /** The time zone the current run's session shows TIMESTAMP_LTZ values in. */
+  timeZone?: string;
   /** The parallelism the current run was submitted with. */
   parallelism?: number;
   /** A stop in progress: why, and the savepoint trigger when one was asked for. */

@@ -4,7 +4,7 @@ import { sqlShape, type SqlShape } from '../domain/sql.js';
 import type { EnvironmentCatalogEntry } from '../store/catalogEntries.js';
 import type { Environment } from '../store/environments.js';
 import { cmfRow, resultSchema, type CmfRow } from './rows.js';
-import { currentCatalog, sessionProperties, SqlRefused, type SqlSession, type SqlSessions } from './sessions.js';
+import { currentCatalog, sessionProperties, sessionTimeZone, SqlRefused, type SqlSession, type SqlSessions } from './sessions.js';
 
 /**
  * What CMF does with a statement before answering its POST: metadata and DDL statements run there
@@ -104,8 +104,9 @@ export class StatementPreparer {
     if (shape.refused) return failed(shape, shape.refused);
     const current = currentCatalog(spec);
     let session: SqlSession;
+    const properties = sessionProperties(env, spec, shape.mode);
     try {
-      session = await this.sessions.open(sessionProperties(env, spec, shape.mode), entries, current);
+      session = await this.sessions.open(properties, entries, current);
     } catch (err) {
       if (err instanceof SqlRefused) return failed(shape, err.message);
       throw err;
@@ -117,7 +118,7 @@ export class StatementPreparer {
         apiVersion: API_VERSION,
         kind: 'StatementResult',
         metadata: { creationTimestamp: at.toISOString(), annotations: {} },
-        results: { data: answer.rows.map((row) => cmfRow(row, answer.columns)) },
+        results: { data: answer.rows.map((row) => cmfRow(row, answer.columns, sessionTimeZone(properties))) },
       };
       return {
         status: {

@@ -18,14 +18,14 @@ export class ResultReader {
   constructor(private readonly gateway: SqlGatewayClient) {}
 
   /** The page at a gateway token, or 'gone' when the gateway no longer has it (consumed, or the session ended). */
-  async page(session: string, operation: string, offset: number): Promise<ResultPage | 'gone'> {
+  async page(session: string, operation: string, offset: number, timeZone = 'UTC'): Promise<ResultPage | 'gone'> {
     try {
       const page = await this.gateway.fetchResults(session, operation, offset, { rowFormat: 'JSON', numbers: 'text' });
-      const rows = page.rows.map((row) => cmfRow(row, page.columns));
+      const rows = page.rows.map((row) => cmfRow(row, page.columns, timeZone));
       if (page.resultType === 'EOS') return { rows };
       return { rows, next: page.nextToken ?? offset };
     } catch (err) {
-      if (isGone(err) || (err instanceof FlinkError && /Expecting token|token/i.test(err.message) && err.status >= 400)) return 'gone';
+      if (isGone(err) || (err instanceof FlinkError && err.errors.some((e) => /Expecting token to be/.test(e)))) return 'gone';
       throw err;
     }
   }

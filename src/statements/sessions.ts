@@ -66,6 +66,15 @@ export function sessionProperties(
   };
 }
 
+/**
+ * The time zone a session shows TIMESTAMP_LTZ values in: its `table.local-time-zone`, or where that
+ * is Flink's `default`, the zone of the machine (local Flink's gateway shares drey's).
+ */
+export function sessionTimeZone(properties: Record<string, string>): string {
+  const zone = properties['table.local-time-zone'];
+  return zone && zone !== 'default' ? zone : Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
 /** The properties that send a session's jobs to a cluster. */
 export function targetProperties(target: ClusterTarget): Record<string, string> {
   return { 'execution.target': 'remote', 'rest.address': target.address, 'rest.port': String(target.port) };
@@ -174,7 +183,8 @@ export function sqlErrorMessage(err: FlinkError): string {
   const exceptions = lines.filter((l) => !l.startsWith('at ') && !l.startsWith('...') && /^(Caused by: )?([a-zA-Z_$][\w$]*\.)+[\w$]*(Exception|Error|Throwable)(: |$)/.test(l));
   const first = exceptions.find((l) => !WRAPPER.test(l));
   if (!first) return err.message;
-  const head = withoutClass(first);
+  // Flink repeats the first sentence where it wraps its own exception: say it once
+  const head = withoutClass(first).replace(/^(.+?\. )\1/, '$1');
   const deepest = withoutClass(exceptions.at(-1)!);
   return deepest && !head.includes(deepest) ? `${head} (caused by ${deepest})` : head;
 }
