@@ -50,6 +50,8 @@ interface Outcome {
   status: StatementStatus;
   execution: Execution;
   exceptions?: NewStatementException[];
+  /** A new run starts (the results pages served so far belong to the last one). */
+  newRun?: boolean;
   requeueAfterMs?: number;
 }
 
@@ -265,7 +267,7 @@ export class StatementController {
     const detail = execution.resubmitted ?? (resuming && resumeFrom ? `Resuming from savepoint ${resumeFrom}.` : DETAIL.pending);
     const pending: StatementStatus = { ...status, phase: 'PENDING', detail };
     // recorded before submitting: a controller that dies here finds the job by its name
-    await this.record(statement, { status: pending, execution: intent });
+    await this.record(statement, { status: pending, execution: intent, newRun: true });
     const properties = sessionProperties(statement.environment, spec, shape.mode, {
       ...targetProperties(endpoint),
       'pipeline.name': jobName(statement.environment.name, statement.name, attempt),
@@ -532,7 +534,7 @@ export class StatementController {
       canonicalJson(execution) !== canonicalJson(statement.execution ?? { attempt: 0 }) ||
       (outcome.exceptions?.length ?? 0) > 0;
     if (!changed) return;
-    await this.options.store.statements.recordObservation(statement.id, { status: outcome.status, execution, exceptions: outcome.exceptions }, now());
+    await this.options.store.statements.recordObservation(statement.id, { status: outcome.status, execution, exceptions: outcome.exceptions, newRun: outcome.newRun }, now());
     statement.status = outcome.status as never;
     statement.execution = execution as never;
   }

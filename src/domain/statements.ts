@@ -224,11 +224,18 @@ export function statements(store: Store, engine?: StatementEngine) {
         return resultsPage(statement, [], (await pageTokens()).issue(statement.id, { attempt: 0, offset: 0 }));
       }
       const execution = executionOf(statement.execution);
-      const attempt = position?.attempt ?? execution.attempt;
-      if (attempt !== execution.attempt) throw new Gone(`Results are gone: statement '${name}' was restarted since this page-token was issued`);
+      // a token issued before the run started names the run to come
+      const started = execution.submitting || execution.operation || execution.jobId ? execution.attempt : execution.attempt + 1;
+      const attempt = position?.attempt ?? started;
+      if (attempt !== execution.attempt && attempt !== started) {
+        throw new Gone(`Results are gone: statement '${name}' was restarted since this page-token was issued`);
+      }
       const offset = position?.offset ?? 0;
+      if (statement.resultsOffset !== null && offset < statement.resultsOffset - 1) {
+        throw new Gone(`Results are gone: this page of statement '${name}' was read and released already`);
+      }
       const reader = engine?.reader;
-      if (!execution.session || !execution.operation || !status.traits?.schema || !reader) {
+      if (attempt !== execution.attempt || !execution.session || !execution.operation || !status.traits?.schema || !reader) {
         if (['PENDING', 'RUNNING'].includes(status.phase) && !execution.finished) {
           return resultsPage(statement, [], (await pageTokens()).issue(statement.id, { attempt, offset }));
         }
@@ -236,6 +243,7 @@ export function statements(store: Store, engine?: StatementEngine) {
       }
       const page = await reader.page(execution.session, execution.operation, offset, execution.timeZone);
       if (page === 'gone') throw new Gone(`Results are gone: the SQL Gateway no longer holds this page of statement '${name}'`);
+      if (statement.resultsOffset === null || offset > statement.resultsOffset) await store.statements.markResultsServed(statement.id, offset);
       if (page.next === undefined) {
         await store.statements.markResultsDrained(statement.id, new Date(execution.submittedAt ?? 0), now());
         return resultsPage(statement, page.rows);

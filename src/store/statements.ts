@@ -37,6 +37,8 @@ export interface StatementObservation {
   execution: unknown;
   /** Exceptions newer than any recorded, oldest first. */
   exceptions?: NewStatementException[];
+  /** A new run starts: the pages served of the last one no longer count. */
+  newRun?: boolean;
 }
 
 /** A statement as the API creates it. */
@@ -245,6 +247,7 @@ export function statementStore(db: PrismaClient) {
             status: json(observation.status),
             phase: observation.status.phase.toLowerCase(),
             execution: nullableJson(observation.execution),
+            ...(observation.newRun ? { resultsOffset: null } : {}),
             updatedAt: at,
           },
         });
@@ -257,6 +260,15 @@ export function statementStore(db: PrismaClient) {
           DELETE FROM "StatementException" WHERE "statementId" = ${statementId}::uuid AND seq NOT IN (
             SELECT seq FROM "StatementException" WHERE "statementId" = ${statementId}::uuid ORDER BY seq DESC LIMIT ${KEPT_EXCEPTIONS})`;
       });
+    },
+
+    /**
+     * Records the newest page of a query's results served (its gateway token): tokens of pages
+     * before the one before it are used up. A new run starts over.
+     */
+    async markResultsServed(statementId: string, offset: number): Promise<void> {
+      await db.$executeRaw`
+        UPDATE "Statement" SET "resultsOffset" = ${offset} WHERE id = ${statementId}::uuid AND ("resultsOffset" IS NULL OR "resultsOffset" < ${offset})`;
     },
 
     /** Records that the last page of a query's results was served, once per run (a run started at `since`). */

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { JobManagerClient } from '../../src/flink/jobManager.js';
 import { eventually, startDrey, type TestDrey } from '../support/drey.js';
 import { computePool, environment, statement } from '../support/fixtures.js';
 import { testJavaTools, TEST_FLINK_CACHE } from '../support/flink.js';
-import { sharedCrdFile } from '../support/crd.js';
+import { cliRender } from '../support/cliDecoder.js';
+import { ALL_TYPES, BATCH, CHANGELOG } from '../support/sqlTypes.js';
 
 /**
  * Statements end to end on real Flink 2.3: posted to drey's API, run through local Flink's SQL
@@ -15,6 +16,8 @@ const ENV = 'sql-real';
 const NS = 'sql-real-ns';
 const STMTS = `/cmf/api/v1/environments/${ENV}/statements`;
 const POOLS = `/cmf/api/v1/environments/${ENV}/compute-pools`;
+
+jest.setTimeout(180_000);
 
 let drey: TestDrey | undefined;
 let jm: JobManagerClient;
@@ -64,26 +67,33 @@ async function phase(name: string, wanted: string, timeoutMs = 120_000): Promise
     `statement ${name} to be ${wanted}`,
     async () => {
       const body = await get(name);
-      if (body.status.phase === 'FAILED' && wanted !== 'FAILED') throw new Error(`FAILED: ${body.status.detail}`);
-      return body.status.phase === wanted ? body : undefined;
+      return body.status.phase === wanted || (body.status.phase === 'FAILED' && wanted !== 'FAILED') ? body : undefined;
     },
     timeoutMs,
-  );
+  ).then((body) => {
+    if (body.status.phase !== wanted) throw new Error(`statement ${name} is ${body.status.phase}, not ${wanted}: ${body.status.detail}`);
+    return body;
+  });
 }
 
 /** Every results page until the one without a nextPageToken. */
-async function allResults(name: string, timeoutMs = 120_000): Promise<{ rows: Body[]; pages: number }> {
+async function allResults(name: string, timeoutMs = 120_000): Promise<{ rows: Body[]; pages: number; tokens: string[] }> {
   const rows: Body[] = [];
+  const tokens: string[] = [];
   let token: string | undefined;
   let pages = 0;
   const deadline = Date.now() + timeoutMs;
+  const schema = await eventually(`the schema of ${name}`, async () => (await get(name)).status.traits?.schema, timeoutMs);
   for (;;) {
     const res = await drey!.get(`${STMTS}/${name}/results${token ? `?page-token=${encodeURIComponent(token)}` : ''}`);
-    expect(res.status).toBe(200);
+    if (res.status !== 200) throw new Error(`results of ${name}: ${res.status} ${JSON.stringify(res.body)}`);
     pages++;
+    // every page as the Confluent CLI decodes it: it throws on anything the CLI could not show
+    cliRender(res.body, schema);
     rows.push(...(res.body.results.data as Body[]));
+    if (token) tokens.push(token);
     token = res.body.metadata.annotations?.nextPageToken;
-    if (!token) return { rows, pages };
+    if (!token) return { rows, pages, tokens };
     if (Date.now() > deadline) throw new Error(`results of ${name} did not end within ${timeoutMs} ms (${rows.length} rows)`);
     if (res.body.results.data.length === 0) await new Promise((r) => setTimeout(r, 100));
   }
@@ -204,6 +214,170 @@ describe('statements on real Flink', () => {
     expect(exceptions.body.data.length).toBeGreaterThan(0);
     expect(exceptions.body.data[0]).toMatchObject({ name: expect.any(String), message: expect.any(String), timestamp: expect.any(String) });
   });
-});
 
-void sharedCrdFile;
+  it('serves a SELECT over every type the CLI decodes, and a changelog with its ops, each page decoded as the CLI does', async () => {
+    if (!drey) return;
+    await post('all-types', ALL_TYPES, { flinkConfiguration: BATCH });
+    await phase('all-types', 'COMPLETED');
+    const types = await allResults('all-types');
+    expect(types.rows).toHaveLength(1);
+    const schema = (await get('all-types')).status.traits.schema;
+    expect(types.rows[0]!.row).toHaveLength(schema.columns.length);
+    expect(new Set(schema.columns.map((c: Body) => c.type.type))).toEqual(
+      new Set(['CHAR', 'VARCHAR', 'BOOLEAN', 'BINARY', 'VARBINARY', 'DECIMAL', 'TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'FLOAT', 'DOUBLE', 'DATE',
+        'TIME_WITHOUT_TIME_ZONE', 'TIMESTAMP_WITHOUT_TIME_ZONE', 'TIMESTAMP_WITH_LOCAL_TIME_ZONE', 'INTERVAL_YEAR_MONTH', 'INTERVAL_DAY_TIME', 'ARRAY', 'MULTISET', 'MAP', 'ROW']),
+    );
+
+    const created = await post('changelog', CHANGELOG);
+    expect(created.status.traits.isAppendOnly).toBe(false);
+    const changes = await allResults('changelog');
+    expect(new Set(changes.rows.map((r) => r.op))).toEqual(new Set([0, 1, 2, 3]));
+  });
+
+  it('pages results with signed tokens: a used-up token is gone (410), one of another statement or forged is refused (400)', async () => {
+    if (!drey) return;
+    await post('create-ticks', "CREATE TABLE ticks (n BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '50', 'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '1000000')");
+    await post('select-ticks', 'SELECT n FROM ticks');
+    const schema = await eventually('the schema', async () => (await get('select-ticks')).status.traits?.schema, 120_000);
+    // (the test reads the page number inside a token; clients cannot rely on it)
+    const offsetOf = (token: string) => Number(Buffer.from(token.split('.')[0]!, 'base64url').toString().split('|')[2]);
+    const tokens: string[] = [];
+    const rows: string[] = [];
+    await eventually('four pages of rows', async () => {
+      const token = tokens.at(-1);
+      const page = await drey!.get(`${STMTS}/select-ticks/results${token ? `?page-token=${encodeURIComponent(token)}` : ''}`);
+      expect(page.status).toBe(200);
+      cliRender(page.body, schema);
+      rows.push(...page.body.results.data.map((r: Body) => r.row[0]));
+      tokens.push(page.body.metadata.annotations.nextPageToken);
+      return offsetOf(tokens.at(-1)!) >= 4 && rows.length >= 5 ? true : undefined;
+    }, 120_000);
+    expect(rows.slice(0, 5)).toEqual(['1', '2', '3', '4', '5']);
+    const last = tokens.at(-1)!;
+    const old = tokens.find((t) => offsetOf(t) < offsetOf(last) - 2)!;
+    expect((await drey.get(`${STMTS}/select-ticks/results?page-token=${encodeURIComponent(old)}`)).status).toBe(410);
+    await post('select-other', 'SELECT n FROM ticks');
+    expect((await drey.get(`${STMTS}/select-other/results?page-token=${encodeURIComponent(last)}`)).status).toBe(400);
+    const forged = Buffer.from('r1|1|0|9999999999').toString('base64url') + '.' + Buffer.alloc(32).toString('base64url');
+    expect((await drey.get(`${STMTS}/select-ticks/results?page-token=${forged}`)).status).toBe(400);
+    // the current token still reads on
+    expect((await drey.get(`${STMTS}/select-ticks/results?page-token=${encodeURIComponent(last)}`)).status).toBe(200);
+    expect((await drey.delete(`${STMTS}/select-ticks`)).status).toBe(202);
+    expect((await drey.delete(`${STMTS}/select-other`)).status).toBe(202);
+  });
+
+  it('takes the session settings from the statement, its SET properties, then the environment, then spec.parallelism', async () => {
+    if (!drey) return;
+    const env = 'sql-precedence';
+    expect(
+      (await drey.post('/cmf/api/v1/environments', environment(env, 'precedence-ns', {
+        statementDefaults: { detached: { flinkConfiguration: { 'table.exec.mini-batch.size': '9' } } },
+      }))).status,
+    ).toBe(201);
+    expect((await drey.post(`/cmf/api/v1/environments/${env}/compute-pools`, pool('pool'))).status).toBe(200);
+    const res = await drey.post(`/cmf/api/v1/environments/${env}/statements`, statement('show-settings', 'SET', 'pool', {
+      flinkConfiguration: { 'table.exec.mini-batch.size': '5', 'pipeline.name': 'mine', 'table.exec.state.ttl': '1 h' },
+      properties: { 'sql.local-time-zone': 'Europe/Paris', 'table.exec.state.ttl': '2 h', 'sql.current-catalog': 'default_catalog' },
+      parallelism: 3,
+    }));
+    expect(res.body.status.phase).toBe('COMPLETED');
+    const settings = Object.fromEntries((res.body.result.results.data as Body[]).map((r) => r.row as [string, string]));
+    expect(settings['table.exec.mini-batch.size']).toBe('9'); // the environment wins over the statement
+    expect(settings['table.exec.state.ttl']).toBe('2 h'); // what the user SET wins over the statement's configuration
+    expect(settings['table.local-time-zone']).toBe('Europe/Paris'); // Confluent's name translated
+    expect(settings['pipeline.name']).toBe('mine');
+    expect(settings['parallelism.default']).toBe('3');
+    expect(settings['sql.current-catalog']).toBeUndefined();
+  });
+
+  it('runs the Confluent CLI shell flow on a SHARED pool: create, poll while PENDING, page by token, leave with stopped=true', async () => {
+    if (!drey) return;
+    const created = await drey.post(POOLS, pool('shared', 'SHARED'));
+    expect(created.body.status.phase).toBe('PENDING');
+    await eventually('the shared pool to run', async () => ((await drey!.get(`${POOLS}/shared`)).body.status.phase === 'RUNNING' ? true : undefined), 60_000);
+    expect((await drey.kube.get(NS, 'shared'))?.metadata.labels).toMatchObject({ 'drey.dev/compute-pool': 'shared' });
+
+    await post('create-clicks', "CREATE TABLE clicks (user_id INT, url STRING) WITH ('connector' = 'datagen', 'fields.user_id.min' = '1', 'fields.user_id.max' = '9')");
+    const name = `cli-20261201-120000-${'0123456789abcdef01234567'}`;
+    const body = {
+      apiVersion: 'cmf.confluent.io/v1',
+      kind: 'Statement',
+      metadata: { name },
+      spec: {
+        statement: 'SELECT user_id, url FROM clicks',
+        properties: { 'sql.current-catalog': 'default_catalog', 'sql.current-database': 'default_database' },
+        computePoolName: 'shared',
+        parallelism: 1,
+        stopped: false,
+      },
+    };
+    const res = await drey.post(STMTS, body);
+    expect(res.status).toBe(200);
+    expect(res.body.status.phase).toBe('PENDING');
+    const running = await phase(name, 'RUNNING');
+    expect(running.status.traits).toMatchObject({ sqlKind: 'SELECT', isBounded: false, isAppendOnly: true });
+    expect(await drey.kube.get(NS, name)).toBeUndefined(); // no cluster of its own on a SHARED pool
+
+    // a few pages, as the shell's auto-refresh fetches them
+    let token: string | undefined;
+    let seen = 0;
+    await eventually('rows to arrive', async () => {
+      const page = await drey!.get(`${STMTS}/${name}/results${token ? `?page-token=${encodeURIComponent(token)}` : ''}`);
+      expect(page.status).toBe(200);
+      cliRender(page.body, running.status.traits.schema);
+      token = page.body.metadata.annotations.nextPageToken;
+      expect(token).toEqual(expect.any(String)); // an unbounded query always has a next page
+      seen += page.body.results.data.length;
+      return seen > 0 ? true : undefined;
+    }, 60_000);
+
+    const job = (await jm.jobsOverview()).jobs.find((j) => j.name === `${ENV}/${name}#1`)!;
+    // leaving the result view: PUT with metadata.name and spec only, stopped=true
+    expect((await drey.put(`${STMTS}/${name}`, { metadata: { name }, spec: { ...running.spec, stopped: true } })).status).toBe(200);
+    await phase(name, 'STOPPED');
+    expect(['CANCELED', 'CANCELLING']).toContain(await jm.jobStatus(job.jid));
+    expect((await drey.get(`${STMTS}/${name}/results?page-token=${encodeURIComponent(token!)}`)).status).toBe(410);
+    // the pool's cluster stays for its other statements
+    expect(await drey.kube.get(NS, 'shared')).toBeDefined();
+    expect((await drey.delete(`${POOLS}/shared`)).status).toBe(409);
+  });
+
+  it('holds an unbounded SELECT that nobody reads: the job is held back, nothing piles up', async () => {
+    if (!drey) return;
+    await post('create-views', "CREATE TABLE pageviews (user_id INT, url STRING) WITH ('connector' = 'datagen')");
+    // source and sink apart, so that the source's output is counted
+    await post('unread', 'SELECT user_id, url FROM pageviews', { flinkConfiguration: { 'pipeline.operator-chaining.enabled': 'false' } });
+    await phase('unread', 'RUNNING');
+    const job = await eventually('the job', async () => (await jm.jobsOverview()).jobs.find((j) => j.name === `${ENV}/unread#1`));
+    const written = async () => Number((await jm.job(job.jid)).vertices[0]!.metrics['write-records'] ?? 0);
+    // the source writes until the gateway's bounded buffer and the network buffers are full, then stops
+    const stalled = await eventually('the source to be held back', async () => {
+      const before = await written();
+      await new Promise((r) => setTimeout(r, 3_000));
+      const after = await written();
+      return before > 0 && after === before ? after : undefined;
+    }, 120_000);
+    expect(stalled).toBeGreaterThan(0);
+    expect(await jm.jobStatus(job.jid)).toBe('RUNNING');
+    // the rows are all still there to read, from the first
+    let token: string | undefined;
+    const first = await eventually('the first rows', async () => {
+      const page = await drey!.get(`${STMTS}/unread/results${token ? `?page-token=${encodeURIComponent(token)}` : ''}`);
+      token = page.body.metadata.annotations.nextPageToken;
+      return page.body.results.data.length > 0 ? page.body.results.data : undefined;
+    });
+    expect(first.length).toBeGreaterThan(0);
+    expect((await drey.delete(`${STMTS}/unread`)).status).toBe(202);
+  });
+
+  it('writes nothing on a second pass over a settled statement', async () => {
+    if (!drey) return;
+    for (const name of ['show-catalogs', 'select-orders', 'bad-cast']) {
+      const key = `${ENV}/${name}`;
+      await drey.drey.controllers.statements.reconcile(key);
+      const before = await drey.prisma.statement.findFirst({ where: { name } });
+      await drey.drey.controllers.statements.reconcile(key);
+      expect(await drey.prisma.statement.findFirst({ where: { name } })).toEqual(before);
+    }
+  });
+});
