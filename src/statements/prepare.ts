@@ -138,7 +138,14 @@ export class StatementPreparer {
   }
 
   private async compile(session: SqlSession, shape: SqlShape, spec: StatementSpec): Promise<Prepared> {
-    const explained = await session.run(`EXPLAIN CHANGELOG_MODE ${shape.text}`);
+    let explained;
+    try {
+      // the statement on a line of its own: Flink's columns are then the statement's own, and its lines one more
+      explained = await session.run(`EXPLAIN CHANGELOG_MODE\n${shape.text}`);
+    } catch (err) {
+      if (err instanceof SqlRefused) throw new SqlRefused(err.message.replace(/\bline (\d+)/g, (_, n: string) => `line ${Number(n) - 1}`));
+      throw err;
+    }
     const plan = explained.rows.map((r) => String(r.fields[0] ?? '')).join('\n');
     const traits: StatementTraits = { sqlKind: shape.sqlKind, isBounded: await isBounded(session, shape.text) };
     const appendOnly = appendOnlyFromPlan(plan);

@@ -198,24 +198,27 @@ export class SqlSessions {
   }
 
   /**
-   * Opens a session with `properties`, replays the environment's catalog entries into it (an entry
-   * that no longer runs is skipped and logged: it fails in every session alike), and makes the
-   * statement's catalog and database current. A failure closes the session again.
+   * Opens a session with `properties`, replays the environment's catalog entries into it, each in
+   * the catalog and database it ran in (an entry that no longer runs is skipped and logged: it
+   * fails in every session alike), and makes the statement's catalog and database current. A
+   * failure closes the session again.
    */
   async open(properties: Record<string, string>, entries: EnvironmentCatalogEntry[], current: { catalog?: string; database?: string }): Promise<SqlSession> {
     const session = new SqlSession(this.gateway, await this.gateway.openSession({ properties }));
+    const home = { catalog: properties['table.builtin-catalog-name'] || 'default_catalog', database: properties['table.builtin-database-name'] || 'default_database' };
     try {
-      let at: { catalog?: string | null; database?: string | null } = {};
+      let at: Position | undefined = home;
       for (const entry of entries) {
         try {
-          at = await this.use(session, at, { catalog: entry.catalog, database: entry.database });
+          at = await this.use(session, at, home, { catalog: entry.catalog, database: entry.database });
           await session.run(entry.statement);
         } catch (err) {
           if (!(err instanceof SqlRefused)) throw err;
+          at = undefined; // where a half-done USE left the session is not known
           this.options.log.warn('environment catalog: an entry no longer runs; skipped', { statement: entry.statementName, error: err.message });
         }
       }
-      await this.use(session, at, { catalog: current.catalog ?? null, database: current.database ?? null });
+      await this.use(session, at, home, { catalog: current.catalog ?? null, database: current.database ?? null });
       return session;
     } catch (err) {
       await session.close().catch(() => undefined);
@@ -223,15 +226,30 @@ export class SqlSessions {
     }
   }
 
-  /** Makes a catalog and database current where they differ from the session's. */
-  private async use(
-    session: SqlSession,
-    from: { catalog?: string | null; database?: string | null },
-    to: { catalog?: string | null; database?: string | null },
-  ): Promise<{ catalog?: string | null; database?: string | null }> {
-    if (to.catalog && to.catalog !== from.catalog) await session.run(`USE CATALOG ${quoteIdentifier(to.catalog)}`);
-    else if (!to.catalog && from.catalog) await session.run('USE CATALOG `default_catalog`');
-    if (to.database && (to.database !== from.database || to.catalog !== from.catalog)) await session.run(`USE ${quoteIdentifier(to.database)}`);
-    return to;
+  /**
+   * Makes a catalog and database current, where the session is not there already (`at`, or
+   * unknown). No database means the catalog's default one: Flink moves there only when the catalog
+   * changes, so a session already in that catalog leaves it through the home catalog and back.
+   */
+  private async use(session: SqlSession, at: Position | undefined, home: Position, to: { catalog?: string | null; database?: string | null }): Promise<Position> {
+    const catalog = to.catalog ?? home.catalog;
+    const database = to.database ?? (catalog === home.catalog ? home.database : undefined);
+    if (at && at.catalog === catalog && (database === undefined ? at.database === undefined : at.database === database)) return at;
+    if (!at || at.catalog !== catalog) {
+      // from an unknown place into a catalog's default database: through the home catalog, so that the catalog changes
+      if (!at && database === undefined) await session.run(`USE CATALOG ${quoteIdentifier(home.catalog)}`);
+      await session.run(`USE CATALOG ${quoteIdentifier(catalog)}`);
+    } else if (database === undefined) {
+      await session.run(`USE CATALOG ${quoteIdentifier(home.catalog)}`);
+      await session.run(`USE CATALOG ${quoteIdentifier(catalog)}`);
+    }
+    if (database !== undefined) await session.run(`USE ${quoteIdentifier(database)}`);
+    return { catalog, database };
   }
+}
+
+/** A session's current catalog and database; no database: the catalog's default. */
+interface Position {
+  catalog: string;
+  database?: string;
 }

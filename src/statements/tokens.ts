@@ -47,6 +47,8 @@ export class PageTokens {
     const text = Buffer.from(body, 'base64url').toString();
     const expected = this.mac(`${statementId}|${text}`);
     const given = Buffer.from(signature, 'base64url');
+    // only the spelling drey issued: base64url decoding skips what it cannot read
+    if (Buffer.from(text).toString('base64url') !== body || given.toString('base64url') !== signature) throw invalid;
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid;
     const [version, attempt, offset, issued] = text.split('|');
     if (version !== VERSION) throw invalid;

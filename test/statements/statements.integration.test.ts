@@ -160,6 +160,9 @@ describe('statements on real Flink', () => {
     // read to the end: its cluster goes
     await eventually('the cluster of select-orders to go', async () => ((await drey!.kube.get(NS, 'select-orders')) ? undefined : true), 60_000);
     expect((await drey.get(`${STMTS}/select-orders/results`)).status).toBe(410);
+    // finished and holding nothing: deleted at once
+    expect((await drey.delete(`${STMTS}/select-orders`)).status).toBe(204);
+    expect((await drey.get(`${STMTS}/select-orders`)).status).toBe(404);
   });
 
   it('runs an INSERT detached: RUNNING, stopped with a savepoint, resumed from it, rescaled, deleted with 202', async () => {
@@ -182,18 +185,24 @@ describe('statements on real Flink', () => {
     await eventually('the job to stop', async () => ((await jm.jobStatus(firstJob!.jid)) === 'FINISHED' ? true : undefined));
     await eventually('the cluster of insert-gen to go', async () => ((await drey!.kube.get(NS, 'insert-gen')) ? undefined : true), 60_000);
 
-    // resume: restored from the savepoint, seen on the JobManager
-    expect((await drey.put(`${STMTS}/insert-gen`, { metadata: { name: 'insert-gen' }, spec: { ...spec, stopped: false } })).status).toBe(200);
+    // rescaled while stopped: nothing runs, the new parallelism waits for the resume
+    expect((await drey.put(`${STMTS}/insert-gen`, { metadata: { name: 'insert-gen' }, spec: { ...spec, parallelism: 2 } })).status).toBe(200);
+    expect((await get('insert-gen')).status.phase).toBe('STOPPED');
+
+    // resume: restored from the savepoint (seen on the JobManager), at the new parallelism
+    expect((await drey.put(`${STMTS}/insert-gen`, { metadata: { name: 'insert-gen' }, spec: { ...spec, parallelism: 2, stopped: false } })).status).toBe(200);
     await phase('insert-gen', 'RUNNING');
     const second = await eventually('the resumed job', async () => (await jm.jobsOverview()).jobs.find((j) => j.name === `${ENV}/insert-gen#2` && j.state === 'RUNNING'));
     const restored = await eventually('the restore to show', async () => (await jm.checkpoints(second.jid)).latest.restored ?? undefined);
     expect(restored.is_savepoint).toBe(true);
     expect(`${restored.external_path}`).toBe(stopped.status.detail.match(/savepoint (\S+?)\.?$/)?.[1]);
+    expect((await jm.job(second.jid)).vertices.map((v) => v.parallelism)).toContain(2);
 
-    // rescale: through a savepoint, to a job of parallelism 2
-    expect((await drey.put(`${STMTS}/insert-gen`, { metadata: { name: 'insert-gen' }, spec: { ...spec, stopped: false, parallelism: 2 } })).status).toBe(200);
+    // rescaled while running: through a savepoint, to a job of parallelism 1
+    expect((await drey.put(`${STMTS}/insert-gen`, { metadata: { name: 'insert-gen' }, spec: { ...spec, stopped: false, parallelism: 1 } })).status).toBe(200);
     const third = await eventually('the rescaled job', async () => (await jm.jobsOverview()).jobs.find((j) => j.name === `${ENV}/insert-gen#3` && j.state === 'RUNNING'), 120_000);
-    expect((await jm.job(third.jid)).vertices.map((v) => v.parallelism)).toContain(2);
+    expect((await jm.job(third.jid)).vertices.every((v) => v.parallelism === 1)).toBe(true);
+    expect((await jm.checkpoints(third.jid)).latest.restored).toBeTruthy();
     await phase('insert-gen', 'RUNNING');
 
     // delete: 202 while the job goes, then 404
@@ -370,9 +379,27 @@ describe('statements on real Flink', () => {
     expect((await drey.delete(`${STMTS}/unread`)).status).toBe(202);
   });
 
+  it('keeps a SUSPENDED shared pool without a cluster', async () => {
+    if (!drey) return;
+    const suspended = pool('sleeping', 'SHARED') as { spec: Record<string, unknown> };
+    suspended.spec.state = 'SUSPENDED';
+    expect((await drey.post(POOLS, suspended)).status).toBe(200);
+    await eventually('the pool to be SUSPENDED', async () => ((await drey!.get(`${POOLS}/sleeping`)).body.status.phase === 'SUSPENDED' ? true : undefined));
+    expect(await drey.kube.get(NS, 'sleeping')).toBeUndefined();
+    const waiting = await post('on-sleeping', 'SELECT 1', {}, 'sleeping');
+    expect(waiting.status.phase).toBe('PENDING');
+    const detail = await eventually('the statement to say why it waits', async () => {
+      const d = (await get('on-sleeping')).status.detail as string;
+      return /no running Flink cluster/.test(d) ? d : undefined;
+    });
+    expect(detail).toMatch(/SUSPENDED/);
+    expect((await drey.delete(`${STMTS}/on-sleeping`)).status).toBe(204);
+    expect((await drey.delete(`${POOLS}/sleeping`)).status).toBe(204);
+  });
+
   it('writes nothing on a second pass over a settled statement', async () => {
     if (!drey) return;
-    for (const name of ['show-catalogs', 'select-orders', 'bad-cast']) {
+    for (const name of ['show-catalogs', 'all-types', 'bad-cast', 'create-orders']) {
       const key = `${ENV}/${name}`;
       await drey.drey.controllers.statements.reconcile(key);
       const before = await drey.prisma.statement.findFirst({ where: { name } });
