@@ -243,7 +243,7 @@ export function statements(store: Store, engine?: StatementEngine) {
       }
       const page = await reader.page(execution.session, execution.operation, offset, execution.timeZone);
       if (page === 'gone') throw new Gone(`Results are gone: the SQL Gateway no longer holds this page of statement '${name}'`);
-      if (statement.resultsOffset === null || offset > statement.resultsOffset) await store.statements.markResultsServed(statement.id, offset);
+      if (statement.resultsOffset === null || page.at > statement.resultsOffset) await store.statements.markResultsServed(statement.id, page.at);
       if (page.next === undefined) {
         await store.statements.markResultsDrained(statement.id, new Date(execution.submittedAt ?? 0), now());
         return resultsPage(statement, page.rows);

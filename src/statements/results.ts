@@ -8,6 +8,8 @@ export interface ResultPage {
   rows: CmfRow[];
   /** The gateway token of the next page; absent once the results are complete. */
   next?: number;
+  /** The gateway token this page was read at (one on from the asked one when that was empty). */
+  at: number;
 }
 
 /**
@@ -20,10 +22,16 @@ export class ResultReader {
   /** The page at a gateway token, or 'gone' when the gateway no longer has it (consumed, or the session ended). */
   async page(session: string, operation: string, offset: number, timeZone = 'UTC'): Promise<ResultPage | 'gone'> {
     try {
-      const page = await this.gateway.fetchResults(session, operation, offset, { rowFormat: 'JSON', numbers: 'text' });
+      let at = offset;
+      let page = await this.gateway.fetchResults(session, operation, at, { rowFormat: 'JSON', numbers: 'text' });
+      if (page.resultType === 'PAYLOAD' && page.rows.length === 0 && page.nextToken !== undefined) {
+        // the gateway had nothing buffered at this token: the next one may already hold rows
+        at = page.nextToken;
+        page = await this.gateway.fetchResults(session, operation, at, { rowFormat: 'JSON', numbers: 'text' });
+      }
       const rows = page.rows.map((row) => cmfRow(row, page.columns, timeZone));
-      if (page.resultType === 'EOS') return { rows };
-      return { rows, next: page.nextToken ?? offset };
+      if (page.resultType === 'EOS') return { rows, at };
+      return { rows, next: page.nextToken ?? at, at };
     } catch (err) {
       if (isGone(err) || (err instanceof FlinkError && err.errors.some((e) => /Expecting token to be/.test(e)))) return 'gone';
       throw err;

@@ -178,9 +178,9 @@ export function statementStore(db: PrismaClient) {
     ): Promise<Statement> {
       return db.$transaction(async (tx) => {
         const count = await tx.$executeRaw`
-          UPDATE "Statement" SET status = ${JSON.stringify(prepared.status)}::jsonb, phase = ${prepared.status.phase.toLowerCase()},
-            result = ${prepared.result === undefined ? null : JSON.stringify(prepared.result)}::jsonb, "updatedAt" = ${at}
-          WHERE id = ${statementId}::uuid AND NOT (status ? 'traits')`;
+          UPDATE "Statement" SET status = ${JSON.stringify(prepared.status)}::json, phase = ${prepared.status.phase.toLowerCase()},
+            result = ${prepared.result === undefined ? null : JSON.stringify(prepared.result)}::json, "updatedAt" = ${at}
+          WHERE id = ${statementId}::uuid AND NOT (status::jsonb ? 'traits')`;
         if (count > 0) {
           if (entry) {
             await tx.environmentCatalogEntry.create({
@@ -204,8 +204,8 @@ export function statementStore(db: PrismaClient) {
     /** Says why an unprepared statement waits, in its status detail. */
     async recordWaiting(statementId: string, detail: string, at: Date): Promise<Statement> {
       await db.$executeRaw`
-        UPDATE "Statement" SET status = jsonb_set(status, '{detail}', to_jsonb(${detail}::text)), "updatedAt" = ${at}
-        WHERE id = ${statementId}::uuid AND NOT (status ? 'traits') AND status->>'detail' IS DISTINCT FROM ${detail}`;
+        UPDATE "Statement" SET status = jsonb_set(status::jsonb, '{detail}', to_jsonb(${detail}::text))::json, "updatedAt" = ${at}
+        WHERE id = ${statementId}::uuid AND NOT (status::jsonb ? 'traits') AND status->>'detail' IS DISTINCT FROM ${detail}`;
       return db.statement.findUniqueOrThrow({ where: { id: statementId } });
     },
 

@@ -4,6 +4,7 @@ import { eventually, startDrey, type TestDrey } from '../support/drey.js';
 import { computePool, environment, statement } from '../support/fixtures.js';
 import { testJavaTools, TEST_FLINK_CACHE } from '../support/flink.js';
 import { cliRender } from '../support/cliDecoder.js';
+import { flinkDeploymentValidator } from '../support/crd.js';
 import { ALL_TYPES, BATCH, CHANGELOG } from '../support/sqlTypes.js';
 
 /**
@@ -147,6 +148,8 @@ describe('statements on real Flink', () => {
     const cluster = await drey.kube.get(NS, 'select-orders');
     expect(cluster?.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'drey', 'drey.dev/statement': 'select-orders' });
     expect(cluster?.spec.job).toBeUndefined();
+    const validate = flinkDeploymentValidator();
+    if (validate) expect(validate({ apiVersion: cluster!.apiVersion, kind: cluster!.kind, metadata: cluster!.metadata, spec: cluster!.spec }) ? [] : validate.errors).toEqual([]);
 
     const { rows } = await allResults('select-orders');
     expect(rows).toHaveLength(50);
@@ -204,6 +207,15 @@ describe('statements on real Flink', () => {
     expect((await jm.job(third.jid)).vertices.every((v) => v.parallelism === 1)).toBe(true);
     expect((await jm.checkpoints(third.jid)).latest.restored).toBeTruthy();
     await phase('insert-gen', 'RUNNING');
+
+    // a new leader re-attaches to the running job by its id: no new run
+    const before = await drey.prisma.statement.findFirst({ where: { name: 'insert-gen' } });
+    await drey.drey.controllers.stop();
+    await drey.drey.controllers.start();
+    await drey.drey.controllers.statements.reconcile(`${ENV}/insert-gen`);
+    const after = await drey.prisma.statement.findFirst({ where: { name: 'insert-gen' } });
+    expect(after!.execution).toEqual(before!.execution);
+    expect(await jm.jobStatus(third.jid)).toBe('RUNNING');
 
     // delete: 202 while the job goes, then 404
     const deleted = await drey.delete(`${STMTS}/insert-gen`);
