@@ -6,7 +6,7 @@ import { now } from '../domain/time.js';
 import { JobManagerClient, TERMINAL_JOB_STATES, describeStackTrace, type JobState } from '../flink/jobManager.js';
 import { FlinkError } from '../flink/rest.js';
 import { KubeError } from '../kube/errors.js';
-import type { FlinkDeployment, FlinkDeployments } from '../kube/flinkDeployments.js';
+import type { FlinkDeployments } from '../kube/flinkDeployments.js';
 import type { StatementSpec } from '../schemas/statement.js';
 import type { StatementEngine } from '../statements/engine.js';
 import { executionOf, type Execution } from '../statements/execution.js';
@@ -168,7 +168,7 @@ export class StatementController {
     const { store, engine } = this.options;
     const spec = statement.spec as StatementSpec;
     const keep = (requeueAfterMs?: number): Outcome => ({ status, execution, requeueAfterMs });
-    if (status.phase === 'FAILED' && execution.attempt === 0) return keep(); // Flink refused it when it was prepared
+    if (status.phase === 'FAILED' && execution.attempt === 0 && !execution.cluster) return keep(); // Flink refused it when it was prepared
     const pool = await store.computePools.get(statement.environmentId, statement.computePoolName);
     if (!pool) {
       if (execution.finished || status.phase === 'STOPPED') return keep();
@@ -576,9 +576,4 @@ async function cancelJob(jm: JobManagerClient, jobId: string): Promise<void> {
   } catch (err) {
     if (!(err instanceof FlinkError) || (err.status !== 404 && err.status !== 409)) throw err;
   }
-}
-
-/** Whether a FlinkDeployment is a statement's or pool's session cluster. */
-export function isSessionCluster(d: FlinkDeployment): boolean {
-  return ownerOf(d) !== undefined;
 }

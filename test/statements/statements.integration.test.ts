@@ -418,5 +418,11 @@ describe('statements on real Flink', () => {
       await drey.drey.controllers.statements.reconcile(key);
       expect(await drey.prisma.statement.findFirst({ where: { name } })).toEqual(before);
     }
+    for (const name of ['dedicated', 'shared']) {
+      await drey.drey.controllers.computePools.reconcile(`${ENV}/${name}`);
+      const before = { row: await drey.prisma.computePool.findFirst({ where: { name } }), cluster: (await drey.kube.get(NS, name))?.metadata.resourceVersion };
+      await drey.drey.controllers.computePools.reconcile(`${ENV}/${name}`);
+      expect({ row: await drey.prisma.computePool.findFirst({ where: { name } }), cluster: (await drey.kube.get(NS, name))?.metadata.resourceVersion }).toEqual(before);
+    }
   });
 });
