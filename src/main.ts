@@ -153,7 +153,6 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
         : ({ namespace, name }) => ({
             unavailable: `drey runs outside the cluster and cannot watch the job on ${name}-rest.${namespace}.svc:8081; run drey in the cluster to run statements`,
           });
-    // The operator exposes each JobManager as the service `<name>-rest` on port 8081 (rest.port).
     locateJobManager =
       source === 'in-cluster'
         ? ({ namespace, name }) => ({ url: `http://${name}-rest.${namespace}.svc:8081` })

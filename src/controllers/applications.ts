@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import { canonicalJson, type JsonObject } from '../domain/objects.js';
 import { now } from '../domain/time.js';
-import { KubeError } from '../kube/errors.js';
+import { isRefused } from '../kube/errors.js';
 import type { FlinkDeployment, FlinkDeployments } from '../kube/flinkDeployments.js';
 import type { ApplicationWithEnvironment, Observation } from '../store/applications.js';
 import type { Store } from '../store/index.js';
@@ -16,10 +16,9 @@ import {
   needsApply,
   statusEvents,
 } from './applicationDeployment.js';
+import { FIELD_MANAGER, splitKey } from './keys.js';
 import type { ReconcileResult } from './queue.js';
 
-/** The field manager drey's server-side applies are recorded under. */
-export const FIELD_MANAGER = 'drey';
 
 /** How soon a deletion waiting on the cluster is looked at again. */
 const DELETION_POLL_MS = 1_000;
@@ -31,10 +30,6 @@ export interface ApplicationControllerOptions {
   log: Logger;
 }
 
-/** Statuses of the Kubernetes API that a retry cannot fix: the cluster refuses the object itself. */
-function refused(err: unknown): err is KubeError {
-  return err instanceof KubeError && [400, 403, 422].includes(err.code);
-}
 
 /**
  * Reconciles one application with its FlinkDeployment: observe (the row and the cluster),
@@ -71,7 +66,7 @@ export class ApplicationController {
         deployedSpecHash = hashOf(live.spec);
         this.options.log.info('applied FlinkDeployment', { key, namespace, name: app.name, instance: instance.id });
       } catch (err) {
-        if (!refused(err)) throw err;
+        if (!isRefused(err)) throw err;
         await this.record(app, live, deployedSpecHash, err.message);
         return;
       }
@@ -138,10 +133,4 @@ export class ApplicationController {
     }
     return [...keys];
   }
-}
-
-/** Splits `<environment>/<application>`. */
-function splitKey(key: string): [string, string] {
-  const slash = key.indexOf('/');
-  return [key.slice(0, slash), key.slice(slash + 1)];
 }

@@ -1,14 +1,17 @@
-import { deepMerge, isObject } from '../domain/objects.js';
-import { FLINK_DEPLOYMENT, type FlinkDeployment } from '../kube/flinkDeployments.js';
-import type { ComputePool } from '../store/computePools.js';
-import type { Environment } from '../store/environments.js';
-import { hashOf, labelValue, MANAGED_BY, MANAGED_SELECTOR } from './applicationDeployment.js';
-
 /**
  * The Flink session clusters statements run on: a FlinkDeployment without a job, built from a
  * compute pool's `clusterSpec` (with the environment's `computePoolDefaults`, the environment
  * winning), one per statement on a DEDICATED pool and one per SHARED pool.
  */
+import type { Logger } from '../log.js';
+import { deepMerge, isObject } from '../domain/objects.js';
+import { isRefused } from '../kube/errors.js';
+import { FLINK_DEPLOYMENT, type FlinkDeployment, type FlinkDeployments } from '../kube/flinkDeployments.js';
+import type { ComputePool } from '../store/computePools.js';
+import type { Environment } from '../store/environments.js';
+import { hashOf, labelValue, MANAGED_BY, MANAGED_SELECTOR } from './applicationDeployment.js';
+import { FIELD_MANAGER } from './keys.js';
+import type { ReconcileResult } from './queue.js';
 
 /** Labels and annotations of session clusters (beside drey's managed-by and environment labels). */
 export const SESSION_LABELS = { environment: 'drey.dev/environment', statement: 'drey.dev/statement', computePool: 'drey.dev/compute-pool' } as const;
@@ -34,11 +37,6 @@ export function clusterName(name: string): string {
 /** The label selector of an owner's session clusters. */
 export function ownerSelector(owner: ClusterOwner): string {
   return `${MANAGED_SELECTOR},${SESSION_LABELS.environment}=${labelValue(owner.environment)},${SESSION_LABELS[owner.kind]}=${labelValue(owner.name)}`;
-}
-
-/** Every session cluster of one kind of owner. */
-export function kindSelector(kind: ClusterOwner['kind']): string {
-  return `${MANAGED_SELECTOR},${SESSION_LABELS[kind]}`;
 }
 
 /** The owner a drey session cluster belongs to, if it carries one. */
@@ -97,20 +95,64 @@ export function clusterState(live: FlinkDeployment | undefined): ClusterState {
   if (!live) return { ready: false, detail: 'Its Flink cluster is being created.' };
   if (live.metadata.deletionTimestamp) return { ready: false, detail: 'Its Flink cluster is being deleted.' };
   const status = live.status ?? {};
-  if (status.error && (status.jobManagerDeploymentStatus === 'ERROR' || status.lifecycleState === 'FAILED' || !status.jobManagerDeploymentStatus)) {
+  // the operator retries a transient error by itself; only a refused spec or a broken JobManager is failed
+  if (status.error && (status.jobManagerDeploymentStatus === 'ERROR' || status.lifecycleState === 'FAILED')) {
     return { ready: false, failed: operatorMessage(status.error), detail: `Its Flink cluster failed: ${operatorMessage(status.error)}` };
   }
   if (status.jobManagerDeploymentStatus === 'READY') return { ready: true };
   return { ready: false, detail: `Its Flink cluster is starting (JobManager ${status.jobManagerDeploymentStatus ?? 'not deployed yet'}).` };
 }
 
-/** The message of the operator's `status.error` (a JSON document with `message`, or plain text). */
+/** The first line of the operator's `status.error` (a JSON document with `message`, or plain text). */
 export function operatorMessage(error: string): string {
+  let message = error;
   try {
     const parsed = JSON.parse(error) as { message?: unknown };
-    if (typeof parsed.message === 'string') return parsed.message;
+    if (typeof parsed.message === 'string') message = parsed.message;
   } catch {
     // plain text
   }
-  return error;
+  return message.split('\n')[0]!.slice(0, 500);
+}
+
+/** Whether a FlinkDeployment is drey's session cluster of exactly this owner. */
+export function ownedBy(deployment: FlinkDeployment, owner: ClusterOwner): boolean {
+  const o = ownerOf(deployment);
+  return o?.kind === owner.kind && o.environment === owner.environment && o.name === owner.name;
+}
+
+/** What applying a session cluster came to: the cluster as stored, or the API server's refusal. */
+export type Applied = { live: FlinkDeployment } | { refused: string };
+
+/** Applies a session cluster (its namespace first, when it is new); a refusal is returned, anything else thrown. */
+export async function applySessionCluster(deployments: FlinkDeployments, desired: FlinkDeployment, isNew: boolean, log: Logger): Promise<Applied> {
+  try {
+    if (isNew) await deployments.ensureNamespace(desired.metadata.namespace, { [MANAGED_BY.key]: MANAGED_BY.value });
+    const live = await deployments.apply(desired, FIELD_MANAGER);
+    log.info('applied session cluster', { namespace: desired.metadata.namespace, name: desired.metadata.name });
+    return { live };
+  } catch (err) {
+    if (isRefused(err)) return { refused: err.message };
+    throw err;
+  }
+}
+
+/** Deletes an owner's session clusters; asks to come back while any are still going. */
+export async function deleteSessionClusters(deployments: FlinkDeployments, owner: ClusterOwner, log: Logger): Promise<ReconcileResult | undefined> {
+  const found = (await deployments.list(ownerSelector(owner))).filter((d) => ownedBy(d, owner));
+  for (const d of found) {
+    if (!d.metadata.deletionTimestamp) {
+      await deployments.delete(d.metadata.namespace, d.metadata.name);
+      log.info('deleted session cluster', { namespace: d.metadata.namespace, name: d.metadata.name });
+    }
+  }
+  return found.length ? { requeueAfterMs: 500 } : undefined;
+}
+
+/** `<environment>/<name>` of every session cluster of one kind of owner (for resyncs: strays too). */
+export async function sessionClusterKeys(deployments: FlinkDeployments, kind: ClusterOwner['kind']): Promise<string[]> {
+  return (await deployments.list(`${MANAGED_SELECTOR},${SESSION_LABELS[kind]}`)).flatMap((d) => {
+    const owner = ownerOf(d);
+    return owner?.kind === kind ? [`${owner.environment}/${owner.name}`] : [];
+  });
 }

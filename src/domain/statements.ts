@@ -13,9 +13,8 @@ import type { Store } from '../store/index.js';
 import type { Statement, StatementException } from '../store/statements.js';
 import type { StatementEngine } from '../statements/engine.js';
 import { executionOf } from '../statements/execution.js';
-import { DETAIL, isPrepared } from '../statements/prepare.js';
+import { DETAIL, isPrepared, prepareStatement } from '../statements/prepare.js';
 import { PageTokens } from '../statements/tokens.js';
-import { isDatabaseUnavailable } from '../store/errors.js';
 import { requireEnvironment } from './environments.js';
 import { metadataOut, withEnvelope } from './envelope.js';
 import { BadRequest, Gone, NotFound, Unprocessable } from './errors.js';
@@ -117,17 +116,9 @@ export function statements(store: Store, engine?: StatementEngine) {
    * statement controller to prepare later.
    */
   async function prepare(env: Environment, statement: Statement): Promise<Statement> {
-    const preparer = engine?.preparer;
-    if (!preparer) return statement;
-    const at = now();
-    try {
-      const prepared = await preparer.prepare(env, statement.spec as StatementSpec, await store.catalogEntries.list(env.id), at);
-      const entry = prepared.catalogEntry && { id: randomUUID(), environmentId: env.id, statementName: statement.name, ...prepared.catalogEntry, at };
-      return await store.statements.recordPrepared(statement.id, prepared, entry, at);
-    } catch (err) {
-      if (isDatabaseUnavailable(err)) throw err;
-      return store.statements.recordWaiting(statement.id, `Waiting for the SQL Gateway: ${(err as Error).message}`, now());
-    }
+    if (!engine?.preparer) return statement;
+    await prepareStatement(store, engine, env, statement);
+    return (await store.statements.get(env.id, statement.name)) ?? statement;
   }
 
   return {

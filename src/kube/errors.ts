@@ -10,6 +10,11 @@ export class KubeError extends Error {
   }
 }
 
+/** Whether the Kubernetes API refused an object itself (400, 403, 422): retrying cannot fix that. */
+export function isRefused(err: unknown): err is KubeError {
+  return err instanceof KubeError && [400, 403, 422].includes(err.code);
+}
+
 /** The message of a Kubernetes `Status` body, whether parsed or still text. */
 function statusMessage(body: unknown): string | undefined {
   let value = body;

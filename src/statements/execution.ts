@@ -22,16 +22,35 @@ export interface Execution {
   timeZone?: string;
   /** The parallelism the current run was submitted with. */
   parallelism?: number;
-  /** A stop in progress: why, and the savepoint trigger when one was asked for. */
-  stopping?: { reason: 'stop' | 'rescale'; jobId: string; triggerId?: string };
+  /** A stop in progress, each step recorded before the next is taken. */
+  stopping?: Stopping;
   /** The newest savepoint the statement was stopped with: the next run restores from it. */
   savepoint?: string;
   /** The current run ended and its outcome is recorded. */
   finished?: boolean;
+  /** When the current run ended (ISO time): a finished query's results are kept for a while after. */
+  finishedAt?: string;
   /** The timestamp of the newest job exception recorded (milliseconds). */
   exceptionsSeenUntil?: number;
   /** The job was resubmitted because Flink lost it (for the status detail). */
   resubmitted?: string;
+}
+
+/** A stop of a statement's job in progress. */
+export interface Stopping {
+  /** A stop (the statement goes STOPPED) or a rescale (it runs again at the new parallelism). */
+  reason: 'stop' | 'rescale';
+  jobId: string;
+  /** When the stop was asked for (ISO time). */
+  since: string;
+  /** The stop-with-savepoint trigger, once asked for. */
+  triggerId?: string;
+  /** Where the savepoint went, once Flink said. */
+  savepoint?: string;
+  /** The job was cancelled instead (a query, a failing job, a failed savepoint). */
+  cancelled?: boolean;
+  /** Why, for the status detail. */
+  note?: string;
 }
 
 /** The execution a statement row holds, or a fresh one. */

@@ -1,8 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import { now } from '../domain/time.js';
+import { FlinkError } from '../flink/rest.js';
 import { API_VERSION } from '../schemas/common.js';
 import type { StatementSpec } from '../schemas/statement.js';
 import { sqlShape, type SqlShape } from '../domain/sql.js';
 import type { EnvironmentCatalogEntry } from '../store/catalogEntries.js';
 import type { Environment } from '../store/environments.js';
+import type { Store } from '../store/index.js';
+import type { Statement } from '../store/statements.js';
+import type { StatementEngine } from './engine.js';
 import { cmfRow, resultSchema, type CmfRow } from './rows.js';
 import { currentCatalog, sessionProperties, sessionTimeZone, SqlRefused, type SqlSession, type SqlSessions } from './sessions.js';
 
@@ -18,7 +24,7 @@ export const DETAIL = {
   pending: 'Statement execution pending.',
   running: 'Statement execution in progress.',
   completed: 'Statement execution completed.',
-  dryRun: 'Dry run: the statement is valid and was not executed (sql.dry-run is true).',
+  dryRun: 'Dry run: the statement is valid; nothing was run or kept (sql.dry-run is true).',
 } as const;
 
 /** `status.traits` as CMF serves it. */
@@ -57,6 +63,11 @@ export interface Prepared {
 /** Whether a statement's status shows it was prepared (compiled or run) already. */
 export function isPrepared(status: unknown): boolean {
   return typeof status === 'object' && status !== null && 'traits' in status;
+}
+
+/** Whether the statement only asks to be checked (`sql.dry-run`), not run. */
+function isDryRun(spec: StatementSpec): boolean {
+  return String((spec.properties as Record<string, string> | undefined)?.['sql.dry-run'] ?? '').toLowerCase() === 'true';
 }
 
 function failed(shape: SqlShape, detail: string): Prepared {
@@ -113,6 +124,8 @@ export class StatementPreparer {
     }
     try {
       if (shape.sqlClass === 'query' || shape.sqlClass === 'insert') return await this.compile(session, shape, spec);
+      // a dry run of DDL runs in this session only (it is thrown away): nothing is kept
+      const dryRun = isDryRun(spec);
       const answer = await session.run(shape.text);
       const result: InlineResult = {
         apiVersion: API_VERSION,
@@ -123,11 +136,11 @@ export class StatementPreparer {
       return {
         status: {
           phase: 'COMPLETED',
-          detail: DETAIL.completed,
+          detail: dryRun ? DETAIL.dryRun : DETAIL.completed,
           traits: { sqlKind: shape.sqlKind, isBounded: true, isAppendOnly: true, schema: resultSchema(answer.columns) },
         },
         result,
-        ...(shape.changesCatalog ? { catalogEntry: { statement: shape.text, catalog: current.catalog ?? null, database: current.database ?? null } } : {}),
+        ...(shape.changesCatalog && !dryRun ? { catalogEntry: { statement: shape.text, catalog: current.catalog ?? null, database: current.database ?? null } } : {}),
       };
     } catch (err) {
       if (err instanceof SqlRefused) return failed(shape, err.message);
@@ -150,8 +163,31 @@ export class StatementPreparer {
     const traits: StatementTraits = { sqlKind: shape.sqlKind, isBounded: await isBounded(session, shape.text) };
     const appendOnly = appendOnlyFromPlan(plan);
     if (appendOnly !== undefined) traits.isAppendOnly = appendOnly;
-    const dryRun = String((spec.properties as Record<string, string> | undefined)?.['sql.dry-run'] ?? '').toLowerCase() === 'true';
-    if (dryRun) return { status: { phase: 'COMPLETED', detail: DETAIL.dryRun, traits } };
+    if (isDryRun(spec)) return { status: { phase: 'COMPLETED', detail: DETAIL.dryRun, traits } };
     return { status: { phase: 'PENDING', detail: DETAIL.pending, traits } };
+  }
+}
+
+/**
+ * Prepares a stored statement and records the outcome (with the environment catalog's new entry),
+ * for the API at POST and for the controller later. A gateway that cannot be reached leaves it
+ * waiting, saying so without its address, and is returned; anything else is thrown.
+ */
+export async function prepareStatement(store: Store, engine: StatementEngine, env: Environment, statement: Statement): Promise<FlinkError | undefined> {
+  if (!engine.preparer) {
+    await store.statements.recordWaiting(statement.id, `Waiting for a SQL Gateway: ${engine.unavailable}.`, now());
+    return undefined;
+  }
+  const at = now();
+  try {
+    const prepared = await engine.preparer.prepare(env, statement.spec as StatementSpec, await store.catalogEntries.list(env.id), at);
+    const entry = prepared.catalogEntry && { id: randomUUID(), environmentId: env.id, statementName: statement.name, ...prepared.catalogEntry, at };
+    await store.statements.recordPrepared(statement.id, prepared, entry, at);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof FlinkError)) throw err;
+    const why = err.status === 0 ? 'it does not answer' : `it answered HTTP ${err.status}`;
+    await store.statements.recordWaiting(statement.id, `Waiting for the SQL Gateway: ${why}; the statement is prepared once it does.`, now());
+    return err;
   }
 }

@@ -42,9 +42,10 @@ export function environmentDefaults(env: Pick<Environment, 'statementDefaults'>,
 /**
  * A statement's session properties, from the weakest to the strongest: the statement's
  * `flinkConfiguration`; its `properties` (what the user `SET` in the shell, Confluent's names
- * translated); the environment's statement defaults for its mode (the platform team's word is
- * final, as for applications); `spec.parallelism` as `parallelism.default`; and what drey owns (the
- * cluster the jobs go to, the savepoint to restore, the job's name).
+ * translated); the environment's statement defaults for its mode (the environment wins, as for
+ * applications); `spec.parallelism` as `parallelism.default` (the statement's own knob, which the
+ * CLI's rescale turns); and what drey owns (the cluster the jobs go to, the savepoint to restore,
+ * the job's name).
  */
 export function sessionProperties(
   env: Pick<Environment, 'statementDefaults'>,

@@ -23,19 +23,5 @@ export function catalogEntryStore(db: PrismaClient) {
     async list(environmentId: string): Promise<EnvironmentCatalogEntry[]> {
       return db.environmentCatalogEntry.findMany({ where: { environmentId }, orderBy: { seq: 'asc' } });
     },
-
-    async append(entry: NewCatalogEntry): Promise<void> {
-      await db.environmentCatalogEntry.create({
-        data: {
-          id: entry.id,
-          environmentId: entry.environmentId,
-          statementName: entry.statementName,
-          statement: entry.statement,
-          catalog: entry.catalog,
-          database: entry.database,
-          createdAt: entry.at,
-        },
-      });
-    },
   };
 }

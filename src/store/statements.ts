@@ -148,10 +148,6 @@ export function statementStore(db: PrismaClient) {
       return db.statement.findUniqueOrThrow({ where: { id: current.id } });
     },
 
-    async delete(statement: Statement): Promise<void> {
-      await translate(`Statement '${statement.name}'`, () => db.statement.delete({ where: { id: statement.id } }));
-    },
-
     /**
      * Marks a statement that still runs for deletion (phase DELETING): the controller removes the
      * row once its job, cluster and session are gone. Returns false if it was already marked.
@@ -176,7 +172,7 @@ export function statementStore(db: PrismaClient) {
       entry: NewCatalogEntry | undefined,
       at: Date,
     ): Promise<Statement> {
-      return db.$transaction(async (tx) => {
+      return translate('Statement', () => db.$transaction(async (tx) => {
         const count = await tx.$executeRaw`
           UPDATE "Statement" SET status = ${JSON.stringify(prepared.status)}::json, phase = ${prepared.status.phase.toLowerCase()},
             result = ${prepared.result === undefined ? null : JSON.stringify(prepared.result)}::json, "updatedAt" = ${at}
@@ -198,7 +194,7 @@ export function statementStore(db: PrismaClient) {
           await notify(tx, statementId);
         }
         return tx.statement.findUniqueOrThrow({ where: { id: statementId } });
-      });
+      }));
     },
 
     /** Says why an unprepared statement waits, in its status detail. */
@@ -206,7 +202,7 @@ export function statementStore(db: PrismaClient) {
       await db.$executeRaw`
         UPDATE "Statement" SET status = jsonb_set(status::jsonb, '{detail}', to_jsonb(${detail}::text))::json, "updatedAt" = ${at}
         WHERE id = ${statementId}::uuid AND NOT (status::jsonb ? 'traits') AND status->>'detail' IS DISTINCT FROM ${detail}`;
-      return db.statement.findUniqueOrThrow({ where: { id: statementId } });
+      return translate('Statement', () => db.statement.findUniqueOrThrow({ where: { id: statementId } }));
     },
 
     /**
@@ -227,22 +223,25 @@ export function statementStore(db: PrismaClient) {
     },
 
     /**
-     * Keys of the statements a resync must look at: those that may still move (not finished) and
-     * those that still hold something on Flink (their execution names a cluster, session or job).
+     * Keys of the statements a resync must look at: those that may still move (not finished, or
+     * being deleted) and those that still hold a cluster or a gateway session.
      */
     async keys(): Promise<string[]> {
       const rows = await db.$queryRaw<{ key: string }[]>`
         SELECT e.name || '/' || s.name AS key FROM "Statement" s JOIN "Environment" e ON e.id = s."environmentId"
         WHERE s.phase NOT IN ('completed', 'failed', 'stopped') OR s."deletionRequestedAt" IS NOT NULL
-           OR s.execution ?| array['cluster', 'session', 'jobId']`;
+           OR s.execution ?| array['cluster', 'session', 'stopping']`;
       return rows.map((r) => r.key);
     },
 
-    /** Writes what a reconcile observed: status, execution and new exceptions (the newest kept). */
+    /**
+     * Writes what a reconcile observed: status, execution and new exceptions (the newest kept).
+     * Nothing is written over a DELETE that came meanwhile: the next reconcile tears it down.
+     */
     async recordObservation(statementId: string, observation: StatementObservation, at: Date): Promise<void> {
       await db.$transaction(async (tx) => {
-        await tx.statement.update({
-          where: { id: statementId },
+        const { count } = await tx.statement.updateMany({
+          where: { id: statementId, deletionRequestedAt: null },
           data: {
             status: json(observation.status),
             phase: observation.status.phase.toLowerCase(),
@@ -252,7 +251,7 @@ export function statementStore(db: PrismaClient) {
           },
         });
         const exceptions = observation.exceptions ?? [];
-        if (exceptions.length === 0) return;
+        if (count === 0 || exceptions.length === 0) return;
         await tx.statementException.createMany({
           data: exceptions.map((e) => ({ id: e.id, statementId, name: e.name, message: e.message, createdAt: e.at })),
         });

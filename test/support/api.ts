@@ -7,7 +7,7 @@ import { createDomain } from '../../src/domain/index.js';
 import { createLogger } from '../../src/log.js';
 import { createPrismaClient, type PrismaClient } from '../../src/store/client.js';
 import { createStore } from '../../src/store/index.js';
-import { loadContract } from './contract.js';
+import { loadContract, loadLaterContract } from './contract.js';
 import { freshDatabase } from './db.js';
 
 /** A response as tests see it: the parsed body (JSON or YAML) and the raw text. */
@@ -77,6 +77,7 @@ function parse(text: string, contentType: string | null): unknown {
 /** A client of drey's API at `url`; every response is checked against the CMF contract. */
 export function apiClient(url: string): Pick<TestApi, 'request' | 'get' | 'post' | 'put' | 'delete'> {
   const contract = loadContract();
+  const laterContract = loadLaterContract();
   async function request(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<TestResponse> {
     const headers: Record<string, string> = { ...(opts.acceptYaml ? { accept: 'application/yaml' } : {}), ...opts.headers };
     let payload: string | undefined;
@@ -90,7 +91,8 @@ export function apiClient(url: string): Pick<TestApi, 'request' | 'get' | 'post'
     const text = res.text;
     const parsed = parse(text, res.headers.get('content-type'));
     if (contract) {
-      const problems = contract.check(method, path.split('?')[0]!, res.status, res.headers.get('content-type') ?? undefined, parsed);
+      const args = [method, path.split('?')[0]!, res.status, res.headers.get('content-type') ?? undefined, parsed] as const;
+      const problems = [...contract.check(...args), ...(laterContract?.check(...args) ?? [])];
       if (problems.length > 0) {
         throw new Error(`${method} ${path} → ${res.status} breaks the contract:\n  ${problems.join('\n  ')}\nbody: ${text.slice(0, 2000)}`);
       }
