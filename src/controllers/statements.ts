@@ -400,6 +400,9 @@ export class StatementController {
       const detail = spec.stopped ? stoppedStatus(status, execution) : { ...status, phase: 'FAILED', detail: `Flink lost the statement's job ${execution.jobId}.` };
       return { status: detail, execution: { ...execution, jobId: undefined, finished: !spec.stopped || undefined, finishedAt }, requeueAfterMs: 0 };
     }
+    // the exception history comes from Flink's cache of the job, refreshed every few seconds: wait until it has the end
+    const cached = await jm.job(execution.jobId!).catch(() => undefined);
+    if (cached && !TERMINAL_JOB_STATES.includes(cached.state)) return { status, execution, requeueAfterMs: 500 };
     const { exceptions, seenUntil } = await newExceptions(execution, jm);
     const finished: Execution = { ...execution, finished: true, finishedAt, ...(seenUntil ? { exceptionsSeenUntil: seenUntil } : {}) };
     if (state === 'FINISHED') return { status: { ...status, phase: 'COMPLETED', detail: DETAIL.completed }, execution: finished, exceptions, requeueAfterMs: 0 };
@@ -551,13 +554,19 @@ function stoppedStatus(status: StatementStatus, execution: Execution, note = '')
   return { ...status, phase: 'STOPPED', detail: `Statement stopped${savepoint ? ` with savepoint ${savepoint}` : ''}.${note}` };
 }
 
-/** A job's state and whether its tasks all run, or MISSING when the JobManager does not know it. */
+/**
+ * A job's state and whether its tasks all run, or MISSING when the JobManager does not know it. The
+ * state comes from the job's status, which is current; its details (for the tasks) come from a
+ * cache Flink refreshes every few seconds (`web.refresh-interval`), and can show a job that ended
+ * as still running.
+ */
 async function jobOf(jm: JobManagerClient, jobId: string): Promise<JobView> {
   try {
-    const details = await jm.job(jobId);
-    const counts = details['status-counts'] ?? {};
-    const tasksRunning = Object.entries(counts).every(([state, n]) => n === 0 || state === 'RUNNING' || state === 'FINISHED');
-    return { state: details.state, tasksRunning };
+    const state = await jm.jobStatus(jobId);
+    if (state !== 'RUNNING') return { state, tasksRunning: false };
+    const counts = (await jm.job(jobId))['status-counts'] ?? {};
+    const tasksRunning = Object.entries(counts).every(([s, n]) => n === 0 || s === 'RUNNING' || s === 'FINISHED');
+    return { state, tasksRunning };
   } catch (err) {
     if (err instanceof FlinkError && err.status === 404) return { state: 'MISSING', tasksRunning: false };
     throw err;

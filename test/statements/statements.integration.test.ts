@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { JobManagerClient } from '../../src/flink/jobManager.js';
+import { SqlGatewayClient } from '../../src/flink/sqlGateway.js';
 import { eventually, startDrey, type TestDrey } from '../support/drey.js';
 import { computePool, environment, statement } from '../support/fixtures.js';
 import { testJavaTools, TEST_FLINK_CACHE } from '../support/flink.js';
@@ -426,6 +427,55 @@ describe('statements on real Flink', () => {
     expect(detail).toMatch(/SUSPENDED/);
     expect((await drey.delete(`${STMTS}/on-sleeping`)).status).toBe(204);
     expect((await drey.delete(`${POOLS}/sleeping`)).status).toBe(204);
+  });
+
+  it('finds a submission a dead controller did not record: the job is adopted by its run\'s name, not run twice', async () => {
+    if (!drey) return;
+    const key = `${ENV}/crash-submit`;
+    await drey.drey.controllers.stop();
+    try {
+      // (with checkpointing, as INSERTs run: Flink keeps statistics of a job's savepoints only then)
+      await post('crash-submit', 'INSERT INTO sink SELECT id, v FROM gen', { flinkConfiguration: { 'execution.checkpointing.interval': '2s' } }, 'shared');
+      // what a controller leaves when it dies after asking the gateway and before recording the answer
+      await drey.prisma.statement.updateMany({
+        where: { name: 'crash-submit' },
+        data: { execution: { attempt: 1, submitting: true, submittedAt: new Date().toISOString(), parallelism: 1 } },
+      });
+      const gateway = new SqlGatewayClient({ baseUrl: drey.drey.flink!.gatewayUrl });
+      const session = await gateway.openSession({ properties: { 'pipeline.name': `${key}#1`, 'execution.checkpointing.interval': '2s' } });
+      for (const ddl of [
+        "CREATE TABLE gen (id BIGINT, v STRING) WITH ('connector' = 'datagen', 'rows-per-second' = '20')",
+        "CREATE TABLE sink (id BIGINT, v STRING) WITH ('connector' = 'blackhole')",
+        'INSERT INTO sink SELECT id, v FROM gen',
+      ]) await gateway.fetchAllResults(session, await gateway.executeStatement(session, ddl), { deadlineMs: 60_000 });
+      await gateway.closeSession(session);
+    } finally {
+      await drey.drey.controllers.start();
+    }
+    const running = await phase('crash-submit', 'RUNNING');
+    const jobs = (await jm.jobsOverview()).jobs.filter((j) => j.name.startsWith(`${key}#`));
+    expect(jobs.map((j) => [j.name, j.state])).toEqual([[`${key}#1`, 'RUNNING']]);
+    expect((await drey.prisma.statement.findFirst({ where: { name: 'crash-submit' } }))!.execution).toMatchObject({ attempt: 1, jobId: jobs[0]!.jid });
+
+    // a stop whose savepoint a dead controller asked for but did not record: found on the JobManager
+    await drey.drey.controllers.stop();
+    let savepoint: string;
+    try {
+      expect((await drey.put(`${STMTS}/crash-submit`, { metadata: { name: 'crash-submit' }, spec: { ...running.spec, stopped: true } })).status).toBe(200);
+      const row = (await drey.prisma.statement.findFirst({ where: { name: 'crash-submit' } }))!;
+      await drey.prisma.statement.updateMany({
+        where: { name: 'crash-submit' },
+        data: { execution: { ...(row.execution as object), stopping: { reason: 'stop', jobId: jobs[0]!.jid, since: new Date().toISOString() } } },
+      });
+      const trigger = await jm.stopWithSavepoint(jobs[0]!.jid, { formatType: 'CANONICAL' });
+      savepoint = await jm.awaitSavepoint(jobs[0]!.jid, trigger, { timeoutMs: 60_000 });
+      await eventually('the job to finish', async () => ((await jm.jobStatus(jobs[0]!.jid)) === 'FINISHED' ? true : undefined));
+    } finally {
+      await drey.drey.controllers.start();
+    }
+    const stopped = await phase('crash-submit', 'STOPPED');
+    expect(stopped.status.detail).toBe(`Statement stopped with savepoint ${savepoint}.`);
+    expect((await drey.delete(`${STMTS}/crash-submit`)).status).toBe(204);
   });
 
   it('writes nothing on a second pass over a settled statement', async () => {
