@@ -4,11 +4,9 @@ import { SqlGatewayClient } from '../../src/flink/sqlGateway.js';
 import { createLogger } from '../../src/log.js';
 import { appendOnlyFromPlan, DETAIL, StatementPreparer, type Prepared } from '../../src/statements/prepare.js';
 import { isGone, refusal, sessionProperties, SqlRefused, SqlSessions, sqlErrorMessage } from '../../src/statements/sessions.js';
-import type { StatementSpec } from '../../src/schemas/statement.js';
-import type { EnvironmentCatalogEntry } from '../../src/store/catalogEntries.js';
-import type { Environment } from '../../src/store/environments.js';
 import { loadRecording, recordingFile, startRecorder, startReplay, type Exchange } from '../support/flinkRecording.js';
 import { flinkFailure } from '../support/flinkScenarios.js';
+import { AT, CLICKS, CONTEXT_ENTRIES, DEFAULTS, DROPPED, EVENTS, ITEMS, LAKE, RECENT, SCENARIOS, SET_SESSION, SET_SPEC, SHOP, STRING, completed, environment, sentStatements, spec, type Scenario } from '../support/prepareScenarios.js';
 
 // Statement preparation against the SQL Gateway answers prepare.integration.test.ts recorded from
 // real Flink 2.3 (test/flink/recorded/sql-gateway/prepare-<scenario>.json). Each scenario prepares
@@ -17,212 +15,6 @@ import { flinkFailure } from '../support/flinkScenarios.js';
 // test, cannot drift from it), and the outcome exactly what Flink's answers mean. The plans and
 // error bodies in those recordings are also the inputs of the pure functions' tests.
 
-const AT = new Date('2025-06-01T12:00:00.000Z');
-const ENV_ID = '0b5f3c1e-8f43-4d1c-9a57-3f2f7f1d2a10';
-
-const CLICKS = "CREATE TABLE clicks (id INT, name STRING) WITH ('connector' = 'datagen', 'rows-per-second' = '5')";
-const TEN =
-  "CREATE TABLE ten (id INT, name STRING) WITH ('connector' = 'datagen', 'number-of-rows' = '10', " +
-  "'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '10')";
-const SINK = "CREATE TABLE sink (id INT, name STRING) WITH ('connector' = 'blackhole')";
-const LAKE = "CREATE CATALOG lake WITH ('type' = 'generic_in_memory')";
-const EVENTS = "CREATE TABLE events (id INT) WITH ('connector' = 'datagen')";
-const RECENT = 'CREATE VIEW recent AS SELECT id, name FROM clicks';
-const DROPPED = 'DROP TABLE dropped_since';
-const SHOP = 'CREATE DATABASE shop';
-const ITEMS = "CREATE TABLE items (id INT) WITH ('connector' = 'datagen')";
-
-const DEFAULTS = {
-  interactive: { flinkConfiguration: { 'table.exec.state.ttl': '2 h' } },
-  detached: { flinkConfiguration: { 'table.exec.state.ttl': '1 h' } },
-};
-
-function environment(statementDefaults: unknown = null): Environment {
-  return {
-    id: ENV_ID,
-    name: 'prepare-env',
-    kubernetesNamespace: 'prepare-ns',
-    flinkApplicationDefaults: null,
-    computePoolDefaults: null,
-    statementDefaults: statementDefaults as Environment['statementDefaults'],
-    version: 1,
-    createdAt: AT,
-    updatedAt: AT,
-  };
-}
-
-function entries(...list: [statement: string, catalog?: string | null, database?: string | null][]): EnvironmentCatalogEntry[] {
-  return list.map(([statement, catalog = null, database = null], i) => ({
-    id: `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`,
-    seq: BigInt(i + 1),
-    environmentId: ENV_ID,
-    statementName: `entry-${i + 1}`,
-    statement,
-    catalog,
-    database,
-    createdAt: AT,
-  }));
-}
-
-function spec(statement: string, more: Partial<StatementSpec> = {}): StatementSpec {
-  return { statement, computePoolName: 'pool', ...more };
-}
-
-const STRING = { type: 'VARCHAR', nullable: true, length: 2147483647 };
-
-function completed(sqlKind: string, column: string, rows: string[][], catalogEntry?: Prepared['catalogEntry']): Prepared {
-  return {
-    status: {
-      phase: 'COMPLETED',
-      detail: DETAIL.completed,
-      traits: { sqlKind, isBounded: true, isAppendOnly: true, schema: { columns: [{ name: column, type: STRING }] } },
-    },
-    result: {
-      apiVersion: 'cmf.confluent.io/v1',
-      kind: 'StatementResult',
-      metadata: { creationTimestamp: AT.toISOString(), annotations: {} },
-      results: { data: rows.map((row) => ({ op: 0, row })) },
-    },
-    ...(catalogEntry ? { catalogEntry } : {}),
-  };
-}
-
-function failed(sqlKind: string, detail: string): Prepared {
-  return { status: { phase: 'FAILED', detail, traits: { sqlKind } } };
-}
-
-function compiled(sqlKind: string, isBounded: boolean, isAppendOnly: boolean, phase = 'PENDING', detail: string = DETAIL.pending): Prepared {
-  return { status: { phase, detail, traits: { sqlKind, isBounded, isAppendOnly } } };
-}
-
-interface Scenario {
-  name: string;
-  spec: StatementSpec;
-  entries?: EnvironmentCatalogEntry[];
-  statementDefaults?: unknown;
-  expected: Prepared;
-}
-
-/** The scenarios of prepare.integration.test.ts, with the same inputs and outcomes. */
-const SCENARIOS: Scenario[] = [
-  { name: 'show-catalogs', spec: spec('SHOW CATALOGS'), expected: completed('SHOW_CATALOGS', 'catalog name', [['default_catalog']]) },
-  {
-    name: 'create-table',
-    spec: spec(`${CLICKS};`),
-    expected: completed('CREATE_TABLE', 'result', [['OK']], { statement: CLICKS, catalog: null, database: null }),
-  },
-  {
-    name: 'create-table-in-database',
-    spec: spec(ITEMS, { properties: { 'sql.current-catalog': 'default_catalog', 'sql.current-database': 'shop' } }),
-    entries: entries([SHOP]),
-    expected: completed('CREATE_TABLE', 'result', [['OK']], { statement: ITEMS, catalog: 'default_catalog', database: 'shop' }),
-  },
-  {
-    name: 'create-existing-table',
-    spec: spec(CLICKS),
-    entries: entries([CLICKS]),
-    expected: failed(
-      'CREATE_TABLE',
-      'Could not execute CreateTable in path `default_catalog`.`default_database`.`clicks` (caused by Table (or view) default_database.clicks already exists in Catalog default_catalog.)',
-    ),
-  },
-  {
-    name: 'entries-show-tables',
-    spec: spec('SHOW TABLES'),
-    entries: entries([CLICKS], [LAKE], [EVENTS, 'lake'], [DROPPED], [RECENT]),
-    expected: completed('SHOW_TABLES', 'table name', [['clicks'], ['recent']]),
-  },
-  {
-    name: 'current-catalog',
-    spec: spec('SHOW TABLES', { properties: { 'sql.current-catalog': 'lake' } }),
-    entries: entries([LAKE], [EVENTS, 'lake'], [CLICKS]),
-    expected: completed('SHOW_TABLES', 'table name', [['events']]),
-  },
-  {
-    name: 'current-database',
-    spec: spec('SHOW CURRENT DATABASE', { properties: { 'sql.current-database': 'shop' } }),
-    entries: entries([SHOP]),
-    expected: completed('SHOW_CURRENT_DATABASE', 'current database name', [['shop']]),
-  },
-  {
-    name: 'missing-catalog',
-    spec: spec('SHOW TABLES', { properties: { 'sql.current-catalog': 'nowhere' } }),
-    expected: failed('SHOW_TABLES', 'A catalog with name [nowhere] does not exist.'),
-  },
-  {
-    name: 'missing-database',
-    spec: spec('SHOW TABLES', { properties: { 'sql.current-database': 'nowhere' } }),
-    expected: failed('SHOW_TABLES', 'A database with name [nowhere] does not exist in the catalog: [default_catalog].'),
-  },
-  {
-    name: 'compile-error',
-    spec: spec('SELECT * FROM missing'),
-    expected: failed('SELECT', "SQL validation failed. From line 1, column 15 to line 1, column 21: Object 'missing' not found"),
-  },
-  {
-    name: 'parse-error',
-    spec: spec('SELECT * FROM WHERE'),
-    expected: failed('SELECT', "SQL parse failed. Incorrect syntax near the keyword 'WHERE' at line 1, column 15."),
-  },
-  {
-    name: 'ddl-parse-error',
-    spec: spec("CREATE TABLE broken (id INT,) WITH ('connector' = 'datagen')"),
-    expected: failed('CREATE_TABLE', 'SQL parse failed. Encountered ")" at line 1, column 29.'),
-  },
-  { name: 'bounded-select', spec: spec('SELECT id, name FROM ten WHERE id > 5'), entries: entries([TEN]), expected: compiled('SELECT', true, true) },
-  { name: 'unbounded-select', spec: spec('SELECT * FROM clicks'), entries: entries([CLICKS]), expected: compiled('SELECT', false, true) },
-  {
-    name: 'group-by',
-    spec: spec('SELECT name, COUNT(*) AS n FROM clicks GROUP BY name'),
-    entries: entries([CLICKS]),
-    expected: compiled('SELECT', false, false),
-  },
-  {
-    name: 'insert',
-    spec: spec('INSERT INTO sink SELECT id, name FROM clicks'),
-    entries: entries([CLICKS], [SINK]),
-    expected: compiled('INSERT_INTO', false, true),
-  },
-  {
-    name: 'dry-run',
-    spec: spec('SELECT id, name FROM ten', { properties: { 'sql.dry-run': 'true' } }),
-    entries: entries([TEN]),
-    expected: compiled('SELECT', true, true, 'COMPLETED', DETAIL.dryRun),
-  },
-  {
-    name: 'refused-script',
-    spec: spec('SELECT 1; SELECT 2'),
-    expected: failed('SELECT', 'Only one SQL statement is allowed per statement; found 2: submit each as its own statement'),
-  },
-];
-
-const SET_SPEC = spec('SET', {
-  flinkConfiguration: {
-    'table.local-time-zone': 'Europe/Berlin',
-    'table.exec.state.ttl': '10 min',
-    'parallelism.default': '7',
-    'pipeline.max-parallelism': '64',
-  },
-  properties: {
-    'sql.local-time-zone': 'Asia/Tokyo',
-    'sql.state-ttl': '20 min',
-    'sql.tables.scan.idle-timeout': '5 s',
-    'client.statement-name': 'cli-statement',
-    'sql.current-catalog': 'default_catalog',
-    'sql.current-database': 'default_database',
-  },
-  parallelism: 3,
-});
-const SET_SESSION = {
-  'table.local-time-zone': 'Asia/Tokyo',
-  'table.exec.state.ttl': '1 h',
-  'table.exec.source.idle-timeout': '5 s',
-  'parallelism.default': '3',
-  'pipeline.max-parallelism': '64',
-};
-
-const CONTEXT_ENTRIES = entries([CLICKS], [SHOP], [ITEMS, null, 'shop']);
-
 function recording(name: string): Exchange[] {
   return loadRecording(recordingFile('sql-gateway', `prepare-${name}`));
 }
@@ -230,10 +22,6 @@ function recording(name: string): Exchange[] {
 /** What drey sent, as the recorder keeps it. */
 function requests(exchanges: Exchange[]) {
   return exchanges.map(({ method, path, request }) => ({ method, path, request }));
-}
-
-function sentStatements(exchanges: Exchange[]): string[] {
-  return exchanges.filter((e) => e.method === 'POST' && e.path.endsWith('/statements')).map((e) => (e.request as { statement: string }).statement);
 }
 
 const closing: { close(): Promise<void> }[] = [];
