@@ -359,9 +359,11 @@ export class StatementController {
     const phase = livePhase(job);
     const next: StatementStatus = { ...status, ...phase };
     const { exceptions, seenUntil } = await newExceptions(execution, jm);
-    if (phase.phase === 'FAILING' && exceptions.length > 0) next.detail = exceptions.at(-1)!.message;
-    else if (phase.phase === 'FAILING' && status.phase === 'FAILING') next.detail = status.detail;
-    else if (execution.resubmitted && phase.phase === 'RUNNING') next.detail = `${execution.resubmitted} ${DETAIL.running}`;
+    if (phase.phase === 'FAILING') {
+      // the newest failure, whether this pass or an earlier one saw it
+      const newest = exceptions.at(-1)?.message ?? (await this.options.store.statements.exceptions(statement.id))[0]?.message;
+      if (newest) next.detail = newest;
+    } else if (execution.resubmitted && phase.phase === 'RUNNING') next.detail = `${execution.resubmitted} ${DETAIL.running}`;
     const observed: Execution = { ...execution, ...(seenUntil ? { exceptionsSeenUntil: seenUntil } : {}) };
     if (shape.sqlClass === 'query' && execution.session && !(await this.keepAlive(statement, execution))) {
       await cancelJob(jm, execution.jobId!);

@@ -237,6 +237,25 @@ describe('statements on real Flink', () => {
     expect(exceptions.body.data[0]).toMatchObject({ name: expect.any(String), message: expect.any(String), timestamp: expect.any(String) });
   });
 
+  it('shows a job that keeps failing as FAILING with its newest exception, and stops it with a cancel', async () => {
+    if (!drey) return;
+    const restarts = { 'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': '1000', 'restart-strategy.fixed-delay.delay': '2 s' };
+    const created = await post('keeps-failing', 'INSERT INTO sink SELECT CAST(v AS BIGINT), v FROM gen', { flinkConfiguration: restarts });
+    // FAILING while Flink restarts it; the detail is the newest exception once Flink lists it
+    const failing = await eventually('keeps-failing to be FAILING with its exception', async () => {
+      const body = await get('keeps-failing');
+      return body.status.phase === 'FAILING' && /NumberFormatException/.test(body.status.detail) ? body : undefined;
+    }, 120_000);
+    expect(failing.status.traits.sqlKind).toBe('INSERT_INTO');
+    expect((await drey.get(`${STMTS}/keeps-failing/exceptions`)).body.data[0].name).toBe('java.lang.NumberFormatException');
+    // a failing job takes no savepoint: stopping it cancels it
+    expect((await drey.put(`${STMTS}/keeps-failing`, { metadata: { name: 'keeps-failing' }, spec: { ...created.spec, stopped: true } })).status).toBe(200);
+    const stopped = await phase('keeps-failing', 'STOPPED');
+    expect(stopped.status.detail).toBe('Statement stopped.');
+    const job = (await jm.jobsOverview()).jobs.find((j) => j.name === `${ENV}/keeps-failing#1`)!;
+    expect(await jm.jobStatus(job.jid)).toBe('CANCELED');
+  });
+
   it('serves a SELECT over every type the CLI decodes, and a changelog with its ops, each page decoded as the CLI does', async () => {
     if (!drey) return;
     await post('all-types', ALL_TYPES, { flinkConfiguration: BATCH });
