@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { SqlGatewayClient } from '../../src/flink/sqlGateway.js';
 import { createLogger } from '../../src/log.js';
-import { DETAIL, StatementPreparer, type Prepared } from '../../src/statements/prepare.js';
+import { StatementPreparer, type Prepared } from '../../src/statements/prepare.js';
 import { SqlSessions } from '../../src/statements/sessions.js';
 import { startTestFlink } from '../support/flink.js';
-import { AT, CLICKS, CONTEXT_ENTRIES, DEFAULTS, DROPPED, EVENTS, LAKE, RECENT, SCENARIOS, SET_SESSION, SET_SPEC, STRING, TEN, completed, entries, environment, sentStatements, spec, type Scenario } from '../support/prepareScenarios.js';
+import { AT, expectSetPrepared, CLICKS, CONTEXT_ENTRIES, DEFAULTS, DROPPED, EVENTS, LAKE, RECENT, SCENARIOS, SET_SESSION, SET_SPEC, TEN, completed, entries, environment, sentStatements, spec, type Scenario } from '../support/prepareScenarios.js';
 import { recordingFile, startRecorder, type Exchange } from '../support/flinkRecording.js';
 
 // Statement preparation (StatementPreparer.prepare, wired as src/statements/engine.ts wires it) against
@@ -73,23 +73,7 @@ describeIf('statement preparation on Flink 2.3 (recorded)', () => {
     const { prepared, exchanges, save } = await prepareRecorded({ spec: SET_SPEC, statementDefaults: DEFAULTS });
     expect(exchanges[0]!.request).toEqual({ properties: SET_SESSION });
     expect(sentStatements(exchanges)).toEqual(['SET']);
-    expect(prepared.status).toEqual({
-      phase: 'COMPLETED',
-      detail: DETAIL.completed,
-      traits: {
-        sqlKind: 'SET',
-        isBounded: true,
-        isAppendOnly: true,
-        schema: { columns: [{ name: 'key', type: STRING }, { name: 'value', type: STRING }] },
-      },
-    });
-    const rows = prepared.result!.results.data.map((r) => r.row as string[]);
-    expect(rows).toEqual(expect.arrayContaining(Object.entries(SET_SESSION)));
-    const keys = rows.map(([key]) => key);
-    for (const dropped of ['sql.local-time-zone', 'sql.state-ttl', 'client.statement-name', 'sql.current-catalog', 'sql.current-database']) {
-      expect(keys).not.toContain(dropped);
-    }
-    expect(prepared.catalogEntry).toBeUndefined();
+    expectSetPrepared(prepared);
     save('set-properties');
   });
 

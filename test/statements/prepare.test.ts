@@ -2,11 +2,11 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { FlinkError, FlinkRest } from '../../src/flink/rest.js';
 import { SqlGatewayClient } from '../../src/flink/sqlGateway.js';
 import { createLogger } from '../../src/log.js';
-import { appendOnlyFromPlan, DETAIL, StatementPreparer, type Prepared } from '../../src/statements/prepare.js';
+import { appendOnlyFromPlan, StatementPreparer, type Prepared } from '../../src/statements/prepare.js';
 import { isGone, refusal, sessionProperties, SqlRefused, SqlSessions, sqlErrorMessage } from '../../src/statements/sessions.js';
 import { loadRecording, recordingFile, startRecorder, startReplay, type Exchange } from '../support/flinkRecording.js';
 import { flinkFailure } from '../support/flinkScenarios.js';
-import { AT, CLICKS, CONTEXT_ENTRIES, DEFAULTS, DROPPED, EVENTS, ITEMS, LAKE, RECENT, SCENARIOS, SET_SESSION, SET_SPEC, SHOP, STRING, completed, environment, sentStatements, spec, type Scenario } from '../support/prepareScenarios.js';
+import { AT, expectSetPrepared, CLICKS, CONTEXT_ENTRIES, DEFAULTS, DROPPED, EVENTS, ITEMS, LAKE, RECENT, SCENARIOS, SET_SESSION, SET_SPEC, SHOP, completed, environment, sentStatements, spec, type Scenario } from '../support/prepareScenarios.js';
 
 // Statement preparation against the SQL Gateway answers prepare.integration.test.ts recorded from
 // real Flink 2.3 (test/flink/recorded/sql-gateway/prepare-<scenario>.json). Each scenario prepares
@@ -69,23 +69,7 @@ describe('preparing statements (replayed from Flink 2.3)', () => {
     expect(recorded[0]!.request).toEqual({ properties: SET_SESSION });
     expect(sessionProperties(environment(DEFAULTS), SET_SPEC, 'detached')).toEqual(SET_SESSION);
     expect(sentStatements(recorded)).toEqual(['SET']);
-    expect(prepared.status).toEqual({
-      phase: 'COMPLETED',
-      detail: DETAIL.completed,
-      traits: {
-        sqlKind: 'SET',
-        isBounded: true,
-        isAppendOnly: true,
-        schema: { columns: [{ name: 'key', type: STRING }, { name: 'value', type: STRING }] },
-      },
-    });
-    const rows = prepared.result!.results.data.map((r) => r.row as string[]);
-    expect(rows).toEqual(expect.arrayContaining(Object.entries(SET_SESSION)));
-    const keys = rows.map(([key]) => key);
-    for (const dropped of ['sql.local-time-zone', 'sql.state-ttl', 'sql.tables.scan.idle-timeout', 'client.statement-name', 'sql.current-catalog', 'sql.current-database']) {
-      expect(keys).not.toContain(dropped);
-    }
-    expect(prepared.catalogEntry).toBeUndefined();
+    expectSetPrepared(prepared);
   });
 
   it('the environment’s catalog entries are replayed in order, each in its catalog; one that no longer runs is skipped with a warning naming it', async () => {

@@ -3,6 +3,7 @@
  * 2.3, prepare.test.ts replays the recordings; both take their inputs and expected outcomes here,
  * so the two cannot drift apart.
  */
+import { expect } from '@jest/globals';
 import { DETAIL, type Prepared } from '../../src/statements/prepare.js';
 import type { StatementSpec } from '../../src/schemas/statement.js';
 import type { EnvironmentCatalogEntry } from '../../src/store/catalogEntries.js';
@@ -224,4 +225,28 @@ export const CONTEXT_ENTRIES = entries([CLICKS], [SHOP], [ITEMS, null, 'shop']);
 /** The SQL drey sent to the gateway, in order. */
 export function sentStatements(exchanges: Exchange[]): string[] {
   return exchanges.filter((e) => e.method === 'POST' && e.path.endsWith('/statements')).map((e) => (e.request as { statement: string }).statement);
+}
+
+/**
+ * What preparing the SET scenario must come to: the session's settings as rows (SET_SESSION among
+ * them), none of the keys drey drops or translates, and nothing kept for the catalog.
+ */
+export function expectSetPrepared(prepared: Prepared): void {
+  expect(prepared.status).toEqual({
+    phase: 'COMPLETED',
+    detail: DETAIL.completed,
+    traits: {
+      sqlKind: 'SET',
+      isBounded: true,
+      isAppendOnly: true,
+      schema: { columns: [{ name: 'key', type: STRING }, { name: 'value', type: STRING }] },
+    },
+  });
+  const rows = prepared.result!.results.data.map((r) => r.row as string[]);
+  expect(rows).toEqual(expect.arrayContaining(Object.entries(SET_SESSION)));
+  const keys = rows.map(([key]) => key);
+  for (const dropped of ['sql.local-time-zone', 'sql.state-ttl', 'sql.tables.scan.idle-timeout', 'client.statement-name', 'sql.current-catalog', 'sql.current-database']) {
+    expect(keys).not.toContain(dropped);
+  }
+  expect(prepared.catalogEntry).toBeUndefined();
 }
