@@ -5,7 +5,7 @@ import { sqlShape, type SqlShape } from '../domain/sql.js';
 import { now } from '../domain/time.js';
 import { JobManagerClient, TERMINAL_JOB_STATES, describeStackTrace, type JobState } from '../flink/jobManager.js';
 import { FlinkError } from '../flink/rest.js';
-import type { FlinkDeployments } from '../kube/flinkDeployments.js';
+import type { FlinkDeployment, FlinkDeployments } from '../kube/flinkDeployments.js';
 import type { StatementSpec } from '../schemas/statement.js';
 import type { StatementEngine } from '../statements/engine.js';
 import { executionOf, type Execution, type Stopping } from '../statements/execution.js';
@@ -85,6 +85,8 @@ interface Cluster {
   namespace: string;
   name: string;
   owner: ClusterOwner;
+  /** The FlinkDeployment of that name, whoever owns it. */
+  deployment: FlinkDeployment | undefined;
   up: boolean;
 }
 
@@ -147,7 +149,7 @@ export class StatementController {
   private async prepareLate(statement: StatementWithEnvironment): Promise<ReconcileResult | void> {
     const waited = Date.now() - statement.createdAt.getTime();
     if (waited < this.prepareGraceMs) return { requeueAfterMs: this.prepareGraceMs - waited };
-    const waiting = await prepareStatement(this.options.store, this.options.engine, statement.environment, statement);
+    const { waiting } = await prepareStatement(this.options.store, this.options.engine, statement.environment, statement);
     if (waiting) {
       this.options.log.warn('statement waits for the SQL Gateway', { statement: `${statement.environment.name}/${statement.name}`, error: waiting.message });
       throw waiting;
@@ -171,7 +173,7 @@ export class StatementController {
     const name = clusterName(owner.name);
     const deployment = await this.options.deployments.get(env.kubernetesNamespace, name);
     const up = deployment !== undefined && ownedBy(deployment, owner) && clusterState(deployment).ready;
-    return { namespace: env.kubernetesNamespace, name, owner, up };
+    return { namespace: env.kubernetesNamespace, name, owner, deployment, up };
   }
 
   /** Decides the next step of a query or INSERT. */
@@ -229,7 +231,7 @@ export class StatementController {
     execution: Execution,
   ): Promise<{ ready: boolean; failed?: boolean; detail: string; execution: Execution }> {
     const { deployments, log } = this.options;
-    let deployment = await deployments.get(cluster.namespace, cluster.name);
+    let deployment = cluster.deployment;
     if (deployment && !ownedBy(deployment, cluster.owner)) {
       return { ready: false, detail: `FlinkDeployment ${cluster.namespace}/${cluster.name} exists and is not drey's cluster for this statement.`, execution };
     }

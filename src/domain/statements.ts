@@ -117,8 +117,7 @@ export function statements(store: Store, engine?: StatementEngine) {
    */
   async function prepare(env: Environment, statement: Statement): Promise<Statement> {
     if (!engine?.preparer) return statement;
-    await prepareStatement(store, engine, env, statement);
-    return (await store.statements.get(env.id, statement.name)) ?? statement;
+    return (await prepareStatement(store, engine, env, statement)).statement;
   }
 
   return {

@@ -171,23 +171,26 @@ export class StatementPreparer {
 /**
  * Prepares a stored statement and records the outcome (with the environment catalog's new entry),
  * for the API at POST and for the controller later. A gateway that cannot be reached leaves it
- * waiting, saying so without its address, and is returned; anything else is thrown.
+ * waiting, saying so without its address, and is returned with the row; anything else is thrown.
  */
-export async function prepareStatement(store: Store, engine: StatementEngine, env: Environment, statement: Statement): Promise<FlinkError | undefined> {
+export async function prepareStatement(
+  store: Store,
+  engine: StatementEngine,
+  env: Environment,
+  statement: Statement,
+): Promise<{ statement: Statement; waiting?: FlinkError }> {
   if (!engine.preparer) {
-    await store.statements.recordWaiting(statement.id, `Waiting for a SQL Gateway: ${engine.unavailable}.`, now());
-    return undefined;
+    return { statement: await store.statements.recordWaiting(statement.id, `Waiting for a SQL Gateway: ${engine.unavailable}.`, now()) };
   }
   const at = now();
   try {
     const prepared = await engine.preparer.prepare(env, statement.spec as StatementSpec, await store.catalogEntries.list(env.id), at);
     const entry = prepared.catalogEntry && { id: randomUUID(), environmentId: env.id, statementName: statement.name, ...prepared.catalogEntry, at };
-    await store.statements.recordPrepared(statement.id, prepared, entry, at);
-    return undefined;
+    return { statement: await store.statements.recordPrepared(statement.id, prepared, entry, at) };
   } catch (err) {
     if (!(err instanceof FlinkError)) throw err;
     const why = err.status === 0 ? 'it does not answer' : `it answered HTTP ${err.status}`;
-    await store.statements.recordWaiting(statement.id, `Waiting for the SQL Gateway: ${why}; the statement is prepared once it does.`, now());
-    return err;
+    const waiting = await store.statements.recordWaiting(statement.id, `Waiting for the SQL Gateway: ${why}; the statement is prepared once it does.`, now());
+    return { statement: waiting, waiting: err };
   }
 }
