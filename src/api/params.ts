@@ -12,6 +12,7 @@ const PARAMETER_KINDS: Record<string, string> = {
   poolName: 'Compute pool',
   secretName: 'Secret',
   catName: 'Kafka catalog',
+  dbName: 'Kafka database',
 };
 
 /**

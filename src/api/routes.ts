@@ -156,8 +156,30 @@ export function cmfRoutes(domain: Domain): Router {
   });
   route(router, '/cmf/api/v1/catalogs/kafka/:catName', {
     get: async (req, res) => reply(req, res, 200, await catalogs.get(param(req, 'catName'))),
+    // the contract (2.1) defines no body for this 200
+    put: async (req, res) => {
+      await catalogs.update(param(req, 'catName'), objectBody(req));
+      replyEmpty(res, 200);
+    },
     delete: async (req, res) => {
       await catalogs.delete(param(req, 'catName'));
+      replyEmpty(res, 204);
+    },
+  });
+  route(router, '/cmf/api/v1/catalogs/kafka/:catName/databases', {
+    get: async (req, res) =>
+      reply(req, res, 200, await catalogs.databases.list(param(req, 'catName'), pageRequest(req, NAMED_SORT_FIELDS))),
+    post: async (req, res) => reply(req, res, 200, await catalogs.databases.create(param(req, 'catName'), objectBody(req))),
+  });
+  route(router, '/cmf/api/v1/catalogs/kafka/:catName/databases/:dbName', {
+    get: async (req, res) => reply(req, res, 200, await catalogs.databases.get(param(req, 'catName'), param(req, 'dbName'))),
+    // the contract (2.1) defines no body for this 200
+    put: async (req, res) => {
+      await catalogs.databases.update(param(req, 'catName'), param(req, 'dbName'), objectBody(req));
+      replyEmpty(res, 200);
+    },
+    delete: async (req, res) => {
+      await catalogs.databases.delete(param(req, 'catName'), param(req, 'dbName'));
       replyEmpty(res, 204);
     },
   });

@@ -4,7 +4,10 @@ import { envelope, metadataSchema, stringMapSchema } from './common.js';
 /** The KafkaCatalog kind's name. */
 export const KAFKA_CATALOG_KIND = 'KafkaCatalog';
 
-/** KafkaCatalog: a Schema Registry instance and the Kafka clusters listed as its databases. */
+/**
+ * KafkaCatalog: a Schema Registry instance and, as CMF 2.0 writes them, the Kafka clusters listed
+ * as its databases. Since CMF 2.1 `kafkaClusters` is optional (databases are resources of their own).
+ */
 export const kafkaCatalogSchema = {
   type: 'object',
   required: ['apiVersion', 'kind', 'metadata', 'spec'],
@@ -13,7 +16,7 @@ export const kafkaCatalogSchema = {
     metadata: metadataSchema,
     spec: {
       type: 'object',
-      required: ['srInstance', 'kafkaClusters'],
+      required: ['srInstance'],
       properties: {
         srInstance: {
           type: 'object',
@@ -39,3 +42,6 @@ export const kafkaCatalogSchema = {
 
 /** A validated Kafka catalog body. */
 export type KafkaCatalogBody = FromSchema<typeof kafkaCatalogSchema>;
+
+/** One entry of a catalog's `spec.kafkaClusters`. */
+export type KafkaClusterEntry = NonNullable<KafkaCatalogBody['spec']['kafkaClusters']>[number];

@@ -37,6 +37,17 @@ const THROWAWAY = 'fuzz-target';
 const PAGING = ['page', 'size', 'sort'];
 const APP = `${E}/applications/{appName}`;
 const STMT = `${E}/statements/{stmtName}`;
+const DATABASES = `${CATALOGS}/{catName}/databases`;
+
+/** A valid KafkaDatabase body (CMF 2.1). */
+function kafkaDatabase(name: string, bootstrap = 'kafka:9092'): Json {
+  return {
+    apiVersion: 'cmf.confluent.io/v1',
+    kind: 'KafkaDatabase',
+    metadata: { name },
+    spec: { kafkaCluster: { connectionConfig: { 'bootstrap.servers': bootstrap }, connectionSecretId: 'kafka-conn' }, ddlEnvironments: ['env-hostile'] },
+  };
+}
 
 /** Every CMF operation, with {envName} already the seeded environment. */
 export const ROUTES: Route[] = [
@@ -77,7 +88,13 @@ export const ROUTES: Route[] = [
   { method: 'GET', template: CATALOGS, query: PAGING },
   { method: 'POST', template: CATALOGS, query: [], body: () => kafkaCatalog(THROWAWAY) },
   { method: 'GET', template: `${CATALOGS}/{catName}`, query: [] },
+  { method: 'PUT', template: `${CATALOGS}/{catName}`, query: [], body: () => kafkaCatalog('kafka-cat') },
   { method: 'DELETE', template: `${CATALOGS}/{catName}`, query: [] },
+  { method: 'GET', template: DATABASES, query: PAGING },
+  { method: 'POST', template: DATABASES, query: [], body: () => kafkaDatabase(THROWAWAY) },
+  { method: 'GET', template: `${DATABASES}/{dbName}`, query: [] },
+  { method: 'PUT', template: `${DATABASES}/{dbName}`, query: [], body: () => kafkaDatabase('kafka-1', 'moved:9092') },
+  { method: 'DELETE', template: `${DATABASES}/{dbName}`, query: [] },
   { method: 'GET', template: `${APP}/flink-web-ui/{rest}`, query: [], unavailable: true },
 ];
 
@@ -92,6 +109,7 @@ export function seededParams(instance: string): Record<string, string> {
     poolName: 'pool-one',
     secretName: 'kafka-creds',
     catName: 'kafka-cat',
+    dbName: 'kafka-1',
     rest: 'index.html',
   };
 }

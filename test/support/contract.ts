@@ -51,13 +51,45 @@ const EXTRA_STATUSES: Record<string, number[]> = {
   'PUT /cmf/api/v1/environments/{envName}/secret-mappings/{name}': [422],
   // a secret that environments still map
   'DELETE /cmf/api/v1/secrets/{secretName}': [409],
+  // a catalog that still has databases made through /databases (2.1 lists this 409; 2.0 wins)
+  'DELETE /cmf/api/v1/catalogs/kafka/{catName}': [409],
+  // (2.1) spec.kafkaClusters naming a database made through /databases
+  'PUT /cmf/api/v1/catalogs/kafka/{catName}': [409],
+  // (2.1) the catalog does not exist; bad page/size/sort
+  'GET /cmf/api/v1/catalogs/kafka/{catName}/databases': [400, 404],
+  'POST /cmf/api/v1/catalogs/kafka/{catName}/databases': [404],
 };
+
+/**
+ * Operations CMF added after 2.0 that drey serves (CMF 2.1's catalog databases): checked against
+ * the 2.3.1 contract, statuses included (2.0 says nothing about them), and counted in the coverage
+ * report like 2.0's.
+ */
+export const ADOPTED_OPERATIONS = [
+  'PUT /cmf/api/v1/catalogs/kafka/{catName}',
+  'GET /cmf/api/v1/catalogs/kafka/{catName}/databases',
+  'POST /cmf/api/v1/catalogs/kafka/{catName}/databases',
+  'GET /cmf/api/v1/catalogs/kafka/{catName}/databases/{dbName}',
+  'PUT /cmf/api/v1/catalogs/kafka/{catName}/databases/{dbName}',
+  'DELETE /cmf/api/v1/catalogs/kafka/{catName}/databases/{dbName}',
+] as const;
 
 interface Operation {
   method: string;
   template: string;
   pattern: RegExp;
   responses: Record<string, { content?: Record<string, { schema: object }> }>;
+  /** The `$id` of the contract whose components its `$ref`s name. */
+  base: string;
+}
+
+type Document = {
+  paths: Record<string, Record<string, { responses: Operation['responses'] }>>;
+  components: object;
+};
+
+function readDocument(file: string): Document {
+  return yaml.load(readFileSync(file, 'utf8')) as Document;
 }
 
 type Components = { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[]; additionalProperties?: boolean }> };
@@ -77,7 +109,10 @@ function strictEventData(components: Components): void {
   }
 }
 
-/** Checks responses against the CMF OpenAPI 2.0 contract (or, bodies only, against a later one). */
+/**
+ * Checks responses against the CMF OpenAPI 2.0 contract and the later operations it adopts (or,
+ * bodies only, against a later contract).
+ */
 export class Contract {
   private readonly ajv: Ajv;
   private readonly operations: Operation[] = [];
@@ -87,24 +122,34 @@ export class Contract {
    * `bodiesOnly`: a later version of the contract (2.3.1), whose status codes do not count where
    * they differ from 2.0's (2.0 wins): only the bodies of the statuses it lists are checked, and
    * nothing is recorded for the coverage report.
+   * `adopt`: operations of a later contract (`METHOD /template`) to check as if this one listed
+   * them, against that contract's statuses and schemas.
    */
   constructor(
     file: string,
     private readonly bodiesOnly = false,
+    adopt?: { file: string; operations: readonly string[] },
   ) {
-    const doc = yaml.load(readFileSync(file, 'utf8')) as {
-      paths: Record<string, Record<string, { responses: Operation['responses'] }>>;
-      components: object;
-    };
+    const doc = readDocument(file);
     this.ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(this.ajv);
     for (const format of ['yamlorjson', 'sort', 'pageable']) this.ajv.addFormat(format, true);
+    this.addOperations(doc, 'cmf', () => true);
+    if (adopt) {
+      const wanted = new Set(adopt.operations);
+      this.addOperations(readDocument(adopt.file), 'cmf-later', (key) => wanted.delete(key));
+      if (wanted.size > 0) throw new Error(`${adopt.file} has no operation ${[...wanted].join(', ')}`);
+    }
+  }
+
+  private addOperations(doc: Document, base: string, take: (key: string) => boolean): void {
     strictEventData(doc.components as Components);
-    this.ajv.addSchema({ $id: 'cmf', components: doc.components });
+    this.ajv.addSchema({ $id: base, components: doc.components });
     for (const [template, methods] of Object.entries(doc.paths)) {
       const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
       for (const [method, op] of Object.entries(methods)) {
-        this.operations.push({ method: method.toUpperCase(), template, pattern, responses: op.responses });
+        if (!take(`${method.toUpperCase()} ${template}`)) continue;
+        this.operations.push({ method: method.toUpperCase(), template, pattern, responses: op.responses, base });
       }
     }
   }
@@ -114,12 +159,12 @@ export class Contract {
     return this.operations.flatMap((o) => Object.keys(o.responses).map((status) => `${o.method} ${o.template} ${status}`));
   }
 
-  private validator(schema: object): ValidateFunction {
+  private validator(schema: object, base = 'cmf'): ValidateFunction {
     const ref = (schema as { $ref?: string }).$ref;
-    const key = ref ?? JSON.stringify(schema);
+    const key = ref ? `${base}${ref}` : JSON.stringify(schema);
     let validate = this.validators.get(key);
     if (!validate) {
-      validate = this.ajv.compile(ref ? { $ref: `cmf${ref}` } : schema);
+      validate = this.ajv.compile(ref ? { $ref: `${base}${ref}` } : schema);
       this.validators.set(key, validate);
     }
     return validate;
@@ -155,11 +200,11 @@ export class Contract {
     const media = contentType?.split(';')[0]?.trim() ?? '';
     const content = response.content[media];
     if (!content) return [`${key} ${status} answered '${media}', which the contract does not list`];
-    return this.fits(content.schema, body, `${key} ${status}`);
+    return this.fits(content.schema, body, `${key} ${status}`, op.base);
   }
 
-  private fits(schema: object, body: unknown, what: string): string[] {
-    const validate = this.validator(schema);
+  private fits(schema: object, body: unknown, what: string, base?: string): string[] {
+    const validate = this.validator(schema, base);
     if (validate(body)) return [];
     return (validate.errors ?? []).map((e) => `${what}: ${e.instancePath || '/'} ${e.message}`);
   }
@@ -187,7 +232,9 @@ export function loadContract(): Contract | undefined {
       process.stderr.write('\nSKIPPED contract checks: ../shared/reference/cmf-openapi-2.0.yaml is missing (set DREY_SHARED_DIR)\n');
       contract = null;
     } else {
-      contract = new Contract(path.join(dir, 'reference', 'cmf-openapi-2.0.yaml'));
+      const later = path.join(dir, 'reference', 'cmf-openapi-2.3.1.yaml');
+      if (!existsSync(later)) throw new Error(`${later} is missing: the operations drey adopted from CMF 2.1 are checked against it`);
+      contract = new Contract(path.join(dir, 'reference', 'cmf-openapi-2.0.yaml'), false, { file: later, operations: ADOPTED_OPERATIONS });
     }
   }
   return contract ?? undefined;

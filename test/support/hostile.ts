@@ -47,6 +47,7 @@ const TABLES = [
   'Environment',
   'Secret',
   'KafkaCatalog',
+  'KafkaDatabase',
   'Application',
   'ApplicationInstance',
   'ApplicationEvent',
