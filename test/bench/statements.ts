@@ -100,6 +100,7 @@ async function startDrey(dataDir: string): Promise<Drey> {
     CMF_KUBE: 'simulated',
     ...(crd ? { CMF_SIM_CRD: crd } : {}),
     CMF_LOCAL_FLINK: 'on',
+    CMF_LOCAL_KAFKA: 'off',
     CMF_FLINK_CACHE: TEST_FLINK_CACHE,
     CMF_SIM_STEP_MS: '50',
     CMF_RESYNC_MS: '2000',

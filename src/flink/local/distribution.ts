@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { cachedFolder, lastLines, libraryPom, run } from '../../local/maven.js';
 import type { Logger } from '../../log.js';
 
 /**
@@ -37,6 +36,12 @@ const LIB = [
     'flink-csv',
     'flink-statebackend-forst',
   ].map((a) => `org.apache.flink:${a}:${FLINK_VERSION}`),
+  // Kafka tables for KafkaCatalogs. The connector has no build for Flink 2.3; the one for 2.2 works
+  // on 2.3. Both are the shaded `flink-sql-*` jars: the plain flink-avro-confluent-registry needs
+  // Confluent's schema registry client, which is not on Maven Central, and flink-sql-avro must not be
+  // added next to them (it registers the `avro` format a second time).
+  'org.apache.flink:flink-sql-connector-kafka:5.0.0-2.2',
+  `org.apache.flink:flink-sql-avro-confluent-registry:${FLINK_VERSION}`,
   ...['log4j-slf4j-impl', 'log4j-core', 'log4j-api', 'log4j-1.2-api'].map((a) => `org.apache.logging.log4j:${a}:${LOG4J_VERSION}`),
 ];
 
@@ -74,11 +79,6 @@ export interface FlinkDistribution {
   fetched: boolean;
 }
 
-function dependency(coordinates: string, indent: string): string {
-  const [groupId, artifactId, version] = coordinates.split(':');
-  return `${indent}<dependency><groupId>${groupId}</groupId><artifactId>${artifactId}</artifactId><version>${version}</version></dependency>`;
-}
-
 /** Downloads one file of Maven Central and checks it against the repository's `.sha1`. */
 async function fetchFromCentral(relative: string, dest: string): Promise<void> {
   const get = async (url: string) => {
@@ -96,88 +96,7 @@ async function fetchFromCentral(relative: string, dest: string): Promise<void> {
 
 /** The pom whose `generate-resources` phase fills `lib/`. */
 export function distributionPom(): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<!-- Written by drey: the jars of a local Apache Flink ${FLINK_VERSION}. Run: mvn -B generate-resources -->
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>dev.drey</groupId>
-  <artifactId>local-flink</artifactId>
-  <version>${FLINK_VERSION}</version>
-  <packaging>pom</packaging>
-  <dependencies>
-${LIB.map((c) => dependency(c, '    ')).join('\n')}
-  </dependencies>
-  <build>
-    <plugins>
-      <plugin>
-        <groupId>org.apache.maven.plugins</groupId>
-        <artifactId>maven-dependency-plugin</artifactId>
-        <version>3.8.1</version>
-        <executions>
-          <execution>
-            <id>lib</id>
-            <phase>generate-resources</phase>
-            <goals><goal>copy-dependencies</goal></goals>
-            <configuration>
-              <outputDirectory>\${project.basedir}/lib</outputDirectory>
-              <includeScope>runtime</includeScope>
-            </configuration>
-          </execution>
-        </executions>
-      </plugin>
-    </plugins>
-  </build>
-</project>
-`;
-}
-
-function run(command: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString('utf8')).slice(-20_000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, output }));
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Holds `<dir>.lock` while `work` runs, so that concurrent drey processes fetch the jars once. */
-async function withLock<T>(lock: string, work: () => Promise<T>, isDone: () => boolean): Promise<T | undefined> {
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(path.join(lock, 'pid'), String(process.pid));
-      break;
-    } catch {
-      let holder = NaN;
-      try {
-        holder = Number(readFileSync(path.join(lock, 'pid'), 'utf8'));
-      } catch {
-        // the holder has not written its pid yet
-      }
-      if (Number.isFinite(holder) && !alive(holder)) rmSync(lock, { recursive: true, force: true });
-      else await sleep(500);
-      if (isDone()) return undefined;
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  return libraryPom({ artifactId: 'local-flink', version: FLINK_VERSION, title: `a local Apache Flink ${FLINK_VERSION}`, coordinates: LIB });
 }
 
 /**
@@ -186,24 +105,12 @@ async function withLock<T>(lock: string, work: () => Promise<T>, isDone: () => b
  */
 export async function ensureDistribution(options: { cacheDir: string; mvn: string; log: Logger }): Promise<FlinkDistribution> {
   const pom = distributionPom();
-  const key = createHash('sha256').update(pom).digest('hex').slice(0, 12);
-  const home = path.join(options.cacheDir, `flink-${FLINK_VERSION}-${key}`);
-  const marker = path.join(home, '.complete');
-  const result = (fetched: boolean): FlinkDistribution => ({
-    version: FLINK_VERSION,
-    home,
-    lib: path.join(home, 'lib'),
-    streamingExamplesJar: path.join(home, 'examples', `flink-examples-streaming-${FLINK_VERSION}.jar`),
-    fetched,
-  });
-  if (existsSync(marker)) return result(false);
-  mkdirSync(options.cacheDir, { recursive: true });
-  const fetched = await withLock(
-    `${home}.lock`,
-    async () => {
-      if (existsSync(marker)) return false;
-      rmSync(home, { recursive: true, force: true });
-      mkdirSync(home, { recursive: true });
+  const examplesJar = (home: string) => path.join(home, 'examples', `flink-examples-streaming-${FLINK_VERSION}.jar`);
+  const { home, fetched } = await cachedFolder({
+    cacheDir: options.cacheDir,
+    name: `flink-${FLINK_VERSION}`,
+    key: pom,
+    fill: async (home) => {
       writeFileSync(path.join(home, 'pom.xml'), pom);
       options.log.info('fetching Apache Flink jars from Maven Central (once; later starts reuse the cache)', {
         version: FLINK_VERSION,
@@ -211,17 +118,11 @@ export async function ensureDistribution(options: { cacheDir: string; mvn: strin
       });
       const started = Date.now();
       const { code, output } = await run(options.mvn, ['-B', '-q', 'generate-resources'], home);
-      if (code !== 0) {
-        const tail = output.trim().split('\n').slice(-8).join('\n');
-        throw new Error(`mvn could not fetch Apache Flink ${FLINK_VERSION} (exit ${code}):\n${tail}`);
-      }
-      await fetchFromCentral(EXAMPLES_PATH, result(true).streamingExamplesJar);
+      if (code !== 0) throw new Error(`mvn could not fetch Apache Flink ${FLINK_VERSION} (exit ${code}):\n${lastLines(output)}`);
+      await fetchFromCentral(EXAMPLES_PATH, examplesJar(home));
       const jars = readdirSync(path.join(home, 'lib')).length;
-      writeFileSync(marker, `${new Date().toISOString()}\n`);
       options.log.info('fetched Apache Flink jars', { jars, ms: Date.now() - started });
-      return true;
     },
-    () => existsSync(marker),
-  );
-  return result(fetched ?? false);
+  });
+  return { version: FLINK_VERSION, home, lib: path.join(home, 'lib'), streamingExamplesJar: examplesJar(home), fetched };
 }
