@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { CATALOG_CACHE_MS } from './catalogs/view.js';
 import type { ClusterSetting } from './kube/connection.js';
 
 /** Every setting drey reads, validated once at start. */
@@ -30,6 +31,16 @@ export interface Config {
   localFlink: 'auto' | 'on' | 'off';
   /** Where local Flink's jars are cached (fetched from Maven Central on first use). */
   flinkCacheDir: string;
+  /**
+   * A real Kafka broker and schema registry on this machine for KafkaCatalogs: `auto` starts them
+   * with local Flink when Java and Maven are present, `on` refuses to start without them (even with
+   * local Flink off), `off` never starts them.
+   */
+  localKafka: 'auto' | 'on' | 'off';
+  /** Where local Kafka's jars and the schema registry are cached (fetched from Maven Central on first use). */
+  kafkaCacheDir: string;
+  /** How long a Kafka catalog's listing of topics and subjects is reused by later statements. */
+  catalogCacheMs: number;
   /** The Flink SQL Gateway statements run through; local Flink's own when unset. */
   sqlGatewayUrl: string | undefined;
 }
@@ -65,6 +76,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!['auto', 'on', 'off'].includes(localFlink)) {
     throw new ConfigError(`CMF_LOCAL_FLINK must be auto, on or off, not '${localFlink}'`);
   }
+  const localKafka = env.CMF_LOCAL_KAFKA || 'auto';
+  if (!['auto', 'on', 'off'].includes(localKafka)) {
+    throw new ConfigError(`CMF_LOCAL_KAFKA must be auto, on or off, not '${localKafka}'`);
+  }
   const sqlGatewayUrl = env.CMF_SQL_GATEWAY_URL || undefined;
   if (sqlGatewayUrl !== undefined && !/^https?:\/\/[^/]+/.test(sqlGatewayUrl)) {
     throw new ConfigError(`CMF_SQL_GATEWAY_URL must be an http:// or https:// URL, not '${sqlGatewayUrl}'`);
@@ -83,6 +98,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     resyncMs: integer(env, 'CMF_RESYNC_MS', 30_000, 100, 3_600_000),
     localFlink: localFlink as Config['localFlink'],
     flinkCacheDir: env.CMF_FLINK_CACHE ? path.resolve(env.CMF_FLINK_CACHE) : path.join(dataDir, 'cache', 'flink'),
+    localKafka: localKafka as Config['localKafka'],
+    catalogCacheMs: integer(env, 'CMF_CATALOG_CACHE_MS', CATALOG_CACHE_MS, 0, 3_600_000),
+    kafkaCacheDir: env.CMF_KAFKA_CACHE ? path.resolve(env.CMF_KAFKA_CACHE) : path.join(dataDir, 'cache', 'kafka'),
     sqlGatewayUrl: sqlGatewayUrl?.replace(/\/+$/, ''),
   };
 }

@@ -12,13 +12,15 @@ import { FlinkDeployments } from './kube/flinkDeployments.js';
 import { SimCluster } from './sim/cluster.js';
 import type { JobManagerLocator } from './api/webUi.js';
 import { LocalFlink } from './flink/local/cluster.js';
-import { findJavaTools } from './flink/local/jvm.js';
+import { findJavaTools, type JavaTools } from './flink/local/jvm.js';
+import { LocalKafkaStack } from './kafka/local/stack.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDomain } from './domain/index.js';
 import { createLogger, type Logger } from './log.js';
 import type { ClusterLocator } from './controllers/statements.js';
 import { StatementEngine, type GatewaySetting } from './statements/engine.js';
 import { createPrismaClient } from './store/client.js';
+import { KafkaCatalogs } from './catalogs/view.js';
 import { EmbeddedPostgres } from './store/embeddedPostgres.js';
 import { DatabaseProbe } from './store/health.js';
 import { createStore } from './store/index.js';
@@ -35,13 +37,16 @@ function redact(url: string): string {
   }
 }
 
+/** Java and Maven, looked for once however many local services ask. */
+type FindJavaTools = () => JavaTools | { missing: string };
+
 /**
  * Starts real Flink for the simulated cluster when the setting and the machine allow it. Returns
  * the running Flink, or why jobs stay simulated; with `CMF_LOCAL_FLINK=on` a missing Java is fatal.
  */
-async function startLocalFlink(config: Config, log: Logger): Promise<{ flink?: LocalFlink; simulated?: string }> {
+async function startLocalFlink(config: Config, javaTools: FindJavaTools, log: Logger): Promise<{ flink?: LocalFlink; simulated?: string }> {
   if (config.localFlink === 'off') return { simulated: 'local Flink is turned off (CMF_LOCAL_FLINK=off)' };
-  const tools = findJavaTools();
+  const tools = javaTools();
   if ('missing' in tools) {
     if (config.localFlink === 'on') throw new ConfigError(`CMF_LOCAL_FLINK=on needs ${tools.missing}`);
     const simulated = `no local Flink: this machine lacks ${tools.missing}`;
@@ -59,6 +64,43 @@ async function startLocalFlink(config: Config, log: Logger): Promise<{ flink?: L
   }
 }
 
+/** The well-known loopback ports local Kafka takes when they are free (the README's example catalog uses them). */
+const KAFKA_PORTS = { broker: 9092, registry: 8085 };
+
+/**
+ * Starts a real Kafka broker and schema registry next to local Flink when the setting and the
+ * machine allow it. Returns them, or why there are none; with `CMF_LOCAL_KAFKA=on` a missing Java
+ * or a failed start is fatal.
+ */
+async function startLocalKafka(config: Config, javaTools: FindJavaTools, log: Logger): Promise<{ kafka?: LocalKafkaStack; none?: string }> {
+  if (config.localKafka === 'off') return { none: 'local Kafka is turned off (CMF_LOCAL_KAFKA=off)' };
+  if (config.localKafka === 'auto' && config.localFlink === 'off') {
+    return { none: 'local Kafka starts with local Flink, which is turned off (CMF_LOCAL_FLINK=off); CMF_LOCAL_KAFKA=on starts it anyway' };
+  }
+  const tools = javaTools();
+  if ('missing' in tools) {
+    if (config.localKafka === 'on') throw new ConfigError(`CMF_LOCAL_KAFKA=on needs ${tools.missing}`);
+    const none = `no local Kafka: this machine lacks ${tools.missing}`;
+    log.warn(`${none} (install a JDK 17 and Maven to run a Kafka broker and a schema registry here)`);
+    return { none };
+  }
+  try {
+    const kafka = await LocalKafkaStack.start({
+      workDir: path.join(config.dataDir, 'kafka'),
+      cacheDir: config.kafkaCacheDir,
+      tools,
+      log,
+      preferredPorts: KAFKA_PORTS,
+    });
+    return { kafka };
+  } catch (err) {
+    if (config.localKafka === 'on') throw err;
+    const none = `local Kafka did not start: ${(err as Error).message.split('\n')[0]}`;
+    log.error(`${none}; drey goes on without it`, { error: (err as Error).message });
+    return { none };
+  }
+}
+
 /** A running drey and the way to stop it. */
 export interface Drey {
   url: string;
@@ -66,6 +108,8 @@ export interface Drey {
   sim: SimCluster | undefined;
   /** Real Flink behind the simulated cluster, when it runs. */
   flink: LocalFlink | undefined;
+  /** A real Kafka broker and schema registry next to local Flink, when they run. */
+  kafka: LocalKafkaStack | undefined;
   /** The controllers (running only while this process leads). */
   controllers: ControllerManager;
   leader: LeaderElection;
@@ -106,21 +150,36 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
   const source = chooseCluster(config.kube, process.env);
   let sim: SimCluster | undefined;
   let flink: LocalFlink | undefined;
+  let kafka: LocalKafkaStack | undefined;
   let simulatedWhy: string | undefined;
   let flinkInfo: Record<string, unknown>;
+  let kafkaInfo: Record<string, unknown>;
   let locateJobManager: JobManagerLocator;
   let locateCluster: ClusterLocator;
   let gateway: GatewaySetting;
   let cluster: Record<string, unknown>;
   let kubeConfig;
   if (source === 'simulated') {
+    let kafkaNone: string | undefined;
     try {
-      const local = await startLocalFlink(config, log);
-      flink = local.flink;
-      simulatedWhy = local.simulated;
+      let found: ReturnType<FindJavaTools> | undefined;
+      const javaTools = () => (found ??= findJavaTools());
+      // Flink and Kafka start side by side; when either cannot start at all, neither is kept
+      const [localFlink, localKafka] = await Promise.allSettled([startLocalFlink(config, javaTools, log), startLocalKafka(config, javaTools, log)]);
+      if (localFlink.status === 'fulfilled') {
+        flink = localFlink.value.flink;
+        simulatedWhy = localFlink.value.simulated;
+      }
+      if (localKafka.status === 'fulfilled') {
+        kafka = localKafka.value.kafka;
+        kafkaNone = localKafka.value.none;
+      }
+      if (localFlink.status === 'rejected') throw localFlink.reason;
+      if (localKafka.status === 'rejected') throw localKafka.reason;
       sim = await SimCluster.start({ dataDir: config.dataDir, log, crdFile: config.simCrdFile, stepMs: config.simStepMs, flink });
     } catch (err) {
       await flink?.stop();
+      await kafka?.stop();
       await prisma.$disconnect();
       await embedded?.stop();
       throw err;
@@ -129,6 +188,17 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
     flinkInfo = running
       ? { jobs: 'local Flink', version: running.distribution.version, rest: running.restUrl, sqlGateway: running.gatewayUrl, logs: running.logDir }
       : { jobs: 'simulated', why: simulatedWhy };
+    const broker = kafka;
+    kafkaInfo = broker
+      ? {
+          local: 'running',
+          version: broker.broker.distribution.version,
+          bootstrapServers: broker.bootstrapServers,
+          schemaRegistry: broker.registryUrl,
+          registry: `Apicurio Registry ${broker.registry.distribution.version}`,
+          logs: { broker: broker.broker.logDir, registry: broker.registry.logDir },
+        }
+      : { local: 'none', why: kafkaNone };
     locateJobManager = running ? () => ({ url: running.restUrl }) : () => ({ unavailable: `the simulated cluster runs no real Flink (${simulatedWhy})` });
     // every session cluster of the simulated cluster is local Flink's one session cluster
     const rest = running && new URL(running.restUrl);
@@ -144,6 +214,7 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
     cluster = { source, server: kubeConfig.getCurrentCluster()?.server, context: kubeConfig.getCurrentContext() };
     log.info(`cluster: ${source}`, cluster);
     flinkInfo = { jobs: 'the Flink Kubernetes Operator', sqlGateway: config.sqlGatewayUrl ?? 'none (set CMF_SQL_GATEWAY_URL)' };
+    kafkaInfo = { local: 'none', why: 'local Kafka runs only with the simulated cluster' };
     gateway = config.sqlGatewayUrl ? { url: config.sqlGatewayUrl } : { unavailable: 'CMF_SQL_GATEWAY_URL is not set' };
     // the operator exposes each JobManager as the service `<name>-rest` on port 8081
     locateCluster =
@@ -160,7 +231,7 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
           });
   }
   const deployments = new FlinkDeployments({ kubeConfig });
-  const engine = new StatementEngine(gateway, log);
+  const engine = new StatementEngine(gateway, log, new KafkaCatalogs({ store, log, ttlMs: config.catalogCacheMs }));
   log.info('statements', 'unavailable' in gateway ? { sqlGateway: 'none', why: gateway.unavailable } : { sqlGateway: gateway.url });
   const domain = createDomain(store, engine);
   const controllers = new ControllerManager({ store, deployments, databaseUrl, log, engine, locateCluster, resyncMs: config.resyncMs });
@@ -180,7 +251,7 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
   const app = createApp({
     domain,
     log,
-    info: () => ({ database: embedded ? 'embedded' : 'external', cluster, flink: flinkInfo, controllers: { identity, leader: leader.isLeader } }),
+    info: () => ({ database: embedded ? 'embedded' : 'external', cluster, flink: flinkInfo, kafka: kafkaInfo, controllers: { identity, leader: leader.isLeader } }),
     database: async () => {
       const health = await probe.check();
       const why = embedded?.lastFailure;
@@ -206,12 +277,13 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
       });
       await sim?.stop();
       await flink?.stop();
+      await kafka?.stop();
       await probe.close();
       await prisma.$disconnect();
       await embedded?.stop();
       log.info('drey stopped');
     })());
-  return { url, sim, flink, controllers, leader, stop };
+  return { url, sim, flink, kafka, controllers, leader, stop };
 }
 
 async function main(): Promise<void> {

@@ -9,7 +9,7 @@ import type { FlinkDeployment, FlinkDeployments } from '../kube/flinkDeployments
 import type { StatementSpec } from '../schemas/statement.js';
 import type { StatementEngine } from '../statements/engine.js';
 import { executionOf, type Execution, type Stopping } from '../statements/execution.js';
-import { DETAIL, isPrepared, prepareStatement, type StatementStatus } from '../statements/prepare.js';
+import { DETAIL, isPrepared, prepareStatement, sessionCatalogs, type StatementStatus } from '../statements/prepare.js';
 import { resultSchema } from '../statements/rows.js';
 import { currentCatalog, isGone, refusal, sessionProperties, sessionTimeZone, SqlRefused, SqlSession, targetProperties } from '../statements/sessions.js';
 import type { ComputePool } from '../store/computePools.js';
@@ -281,7 +281,9 @@ export class StatementController {
     await this.record(statement, { status: pending, execution: intent, newRun: true });
     let session: SqlSession;
     try {
-      session = await engine.sessions!.open(properties, await store.catalogEntries.list(statement.environmentId), currentCatalog(spec));
+      const entries = await store.catalogEntries.list(statement.environmentId);
+      const catalogs = await sessionCatalogs(engine, statement.environmentId, spec, entries);
+      session = await engine.sessions!.open(properties, entries, currentCatalog(spec), catalogs, shape.text);
     } catch (err) {
       if (err instanceof SqlRefused) return { status: { ...status, phase: 'FAILED', detail: err.message }, execution: { ...intent, submitting: undefined, finished: true }, requeueAfterMs: 0 };
       throw err;
@@ -536,14 +538,30 @@ export class StatementController {
     log.info('statement deleted', { statement: `${statement.environment.name}/${statement.name}` });
   }
 
-  /** Writes status, execution and exceptions when any of them changed (never over a DELETE). */
+  /** Masks the environment's secret values in an outcome's detail (in place) and exceptions. */
+  private async redact(statement: StatementWithEnvironment, outcome: Outcome): Promise<NewStatementException[] | undefined> {
+    const catalogs = this.options.engine.catalogs;
+    if (!catalogs || (outcome.status.detail === undefined && !outcome.exceptions?.length)) return outcome.exceptions;
+    const redactor = await catalogs.redactor(statement.environmentId);
+    if (redactor.empty) return outcome.exceptions;
+    if (typeof outcome.status.detail === 'string') outcome.status = { ...outcome.status, detail: redactor.redact(outcome.status.detail) };
+    return outcome.exceptions?.map((e) => ({ ...e, message: redactor.redact(e.message) }));
+  }
+
+  /**
+   * Writes status, execution and exceptions when any of them changed (never over a DELETE). What
+   * Flink said may quote a catalog's connection config, so the environment's secret values are
+   * masked first (and compared masked, as stored).
+   */
   private async record(statement: StatementWithEnvironment, outcome: Outcome): Promise<void> {
     const execution = JSON.parse(JSON.stringify(outcome.execution)) as Execution;
-    const changed =
+    const changed = () =>
       canonicalJson(outcome.status) !== canonicalJson(statement.status) ||
       canonicalJson(execution) !== canonicalJson(statement.execution ?? { attempt: 0 }) ||
       (outcome.exceptions?.length ?? 0) > 0;
-    if (!changed) return;
+    if (!changed()) return;
+    outcome.exceptions = await this.redact(statement, outcome);
+    if (!changed()) return;
     const at = now();
     await this.options.store.statements.recordObservation(statement.id, { status: outcome.status, execution, exceptions: outcome.exceptions, newRun: outcome.newRun }, at);
     // what the row holds now, for a second record in the same pass

@@ -1,3 +1,4 @@
+import type { KafkaCatalogs } from '../catalogs/view.js';
 import { SqlGatewayClient } from '../flink/sqlGateway.js';
 import type { Logger } from '../log.js';
 import { StatementPreparer } from './prepare.js';
@@ -20,7 +21,12 @@ export class StatementEngine {
   /** Why statements cannot run (no gateway), or undefined. */
   readonly unavailable: string | undefined;
 
-  constructor(setting: GatewaySetting, log: Logger) {
+  constructor(
+    setting: GatewaySetting,
+    log: Logger,
+    /** The Kafka catalogs statements see; none when absent. */
+    readonly catalogs?: KafkaCatalogs,
+  ) {
     if ('unavailable' in setting) {
       this.unavailable = setting.unavailable;
       return;

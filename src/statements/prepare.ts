@@ -8,6 +8,7 @@ import type { EnvironmentCatalogEntry } from '../store/catalogEntries.js';
 import type { Environment } from '../store/environments.js';
 import type { Store } from '../store/index.js';
 import type { Statement } from '../store/statements.js';
+import { SessionCatalogs } from '../catalogs/view.js';
 import type { StatementEngine } from './engine.js';
 import { cmfRow, resultSchema, type CmfRow } from './rows.js';
 import { currentCatalog, sessionProperties, sessionTimeZone, SqlRefused, type SqlSession, type SqlSessions } from './sessions.js';
@@ -110,14 +111,14 @@ export class StatementPreparer {
    * Prepares one statement: refuses what drey does not run, runs metadata and DDL, compiles
    * queries and INSERTs. Throws only when the gateway cannot be reached (the statement then waits).
    */
-  async prepare(env: Environment, spec: StatementSpec, entries: EnvironmentCatalogEntry[], at: Date): Promise<Prepared> {
+  async prepare(env: Environment, spec: StatementSpec, entries: EnvironmentCatalogEntry[], at: Date, catalogs = SessionCatalogs.none): Promise<Prepared> {
     const shape = sqlShape(spec.statement);
     if (shape.refused) return failed(shape, shape.refused);
     const current = currentCatalog(spec);
     let session: SqlSession;
     const properties = sessionProperties(env, spec, shape.mode);
     try {
-      session = await this.sessions.open(properties, entries, current);
+      session = await this.sessions.open(properties, entries, current, catalogs, shape.text);
     } catch (err) {
       if (err instanceof SqlRefused) return failed(shape, err.message);
       throw err;
@@ -169,6 +170,16 @@ export class StatementPreparer {
 }
 
 /**
+ * The Kafka catalogs a statement's session holds in its environment: the tables its text and the
+ * environment's catalog entries name (every table for SHOW).
+ */
+export async function sessionCatalogs(engine: StatementEngine, environmentId: string, spec: StatementSpec, entries: EnvironmentCatalogEntry[]): Promise<SessionCatalogs> {
+  if (!engine.catalogs) return SessionCatalogs.none;
+  const shape = sqlShape(spec.statement);
+  return engine.catalogs.forSession(environmentId, [shape.text, ...entries.map((e) => e.statement)], shape.keyword === 'SHOW');
+}
+
+/**
  * Prepares a stored statement and records the outcome (with the environment catalog's new entry),
  * for the API at POST and for the controller later. A gateway that cannot be reached leaves it
  * waiting, saying so without its address, and is returned with the row; anything else is thrown.
@@ -184,7 +195,9 @@ export async function prepareStatement(
   }
   const at = now();
   try {
-    const prepared = await engine.preparer.prepare(env, statement.spec as StatementSpec, await store.catalogEntries.list(env.id), at);
+    const spec = statement.spec as StatementSpec;
+    const entries = await store.catalogEntries.list(env.id);
+    const prepared = await engine.preparer.prepare(env, spec, entries, at, await sessionCatalogs(engine, env.id, spec, entries));
     const entry = prepared.catalogEntry && { id: randomUUID(), environmentId: env.id, statementName: statement.name, ...prepared.catalogEntry, at };
     return { statement: await store.statements.recordPrepared(statement.id, prepared, entry, at) };
   } catch (err) {

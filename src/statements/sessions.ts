@@ -3,6 +3,7 @@ import { isObject } from '../domain/objects.js';
 import { FlinkError } from '../flink/rest.js';
 import type { ColumnInfo, RowDataJson, SqlGatewayClient } from '../flink/sqlGateway.js';
 import type { Logger } from '../log.js';
+import { catalogPlace, Redactor, SessionCatalogs } from '../catalogs/view.js';
 import type { StatementSpec } from '../schemas/statement.js';
 import type { EnvironmentCatalogEntry } from '../store/catalogEntries.js';
 import type { Environment } from '../store/environments.js';
@@ -107,6 +108,8 @@ export class SqlSession {
   constructor(
     readonly gateway: SqlGatewayClient,
     readonly handle: string,
+    /** Masks the environment's secret values in what Flink answers. */
+    readonly redactor: Redactor = new Redactor([]),
   ) {}
 
   /**
@@ -114,8 +117,22 @@ export class SqlSession {
    * refusal is a SqlRefused with its message; a gateway that cannot be reached is a FlinkError.
    */
   async run(sql: string, executionConfig?: Record<string, string>): Promise<SessionResult> {
-    const operation = await this.gateway.executeStatement(this.handle, sql, { executionConfig });
-    return this.collect(operation);
+    try {
+      const operation = await this.gateway.executeStatement(this.handle, sql, { executionConfig });
+      const result = await this.collect(operation);
+      if (!this.redactor.empty) result.rows = result.rows.map((row) => ({ ...row, fields: row.fields.map((f) => this.redactValue(f)) }));
+      return result;
+    } catch (err) {
+      if (err instanceof SqlRefused) throw new SqlRefused(this.redactor.redact(err.message));
+      throw err;
+    }
+  }
+
+  private redactValue(value: unknown): unknown {
+    if (typeof value === 'string') return this.redactor.redact(value);
+    if (Array.isArray(value)) return value.map((v) => this.redactValue(v));
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.redactValue(v)]));
+    return value;
   }
 
   /** Every row of an operation, until its end. */
@@ -199,15 +216,32 @@ export class SqlSessions {
   }
 
   /**
-   * Opens a session with `properties`, replays the environment's catalog entries into it, each in
-   * the catalog and database it ran in (an entry that no longer runs is skipped and logged: it
-   * fails in every session alike), and makes the statement's catalog and database current. A
-   * failure closes the session again.
+   * Opens a session with `properties`; creates the environment's Kafka catalogs in it (a part Flink
+   * refuses becomes one of the catalogs' problems); fails with the problem the statement `text`
+   * runs into, if any; replays the environment's catalog entries, each in the catalog and database
+   * it ran in (an entry that no longer runs is skipped and logged: it fails in every session alike);
+   * and makes the statement's catalog and database current. A failure closes the session again.
    */
-  async open(properties: Record<string, string>, entries: EnvironmentCatalogEntry[], current: { catalog?: string; database?: string }): Promise<SqlSession> {
-    const session = new SqlSession(this.gateway, await this.gateway.openSession({ properties }));
+  async open(
+    properties: Record<string, string>,
+    entries: EnvironmentCatalogEntry[],
+    current: { catalog?: string; database?: string },
+    catalogs: SessionCatalogs = SessionCatalogs.none,
+    text = '',
+  ): Promise<SqlSession> {
+    const session = new SqlSession(this.gateway, await this.gateway.openSession({ properties }), catalogs.redactor);
     const home = { catalog: properties['table.builtin-catalog-name'] || 'default_catalog', database: properties['table.builtin-database-name'] || 'default_database' };
     try {
+      for (const part of catalogs.statements) {
+        try {
+          await session.run(part.sql);
+        } catch (err) {
+          if (!(err instanceof SqlRefused)) throw err;
+          catalogs.problems.push({ ...part, message: `${catalogPlace(part.catalog, part.database, part.table)}: Flink refused it: ${err.message}` });
+        }
+      }
+      const problem = catalogs.problemFor([text, ...entries.map((e) => e.statement)], current);
+      if (problem) throw new SqlRefused(problem);
       let at: Position | undefined = home;
       for (const entry of entries) {
         try {

@@ -23,6 +23,15 @@ function flatten(row: EnvironmentSecretMapping & { secret: { name: string } }): 
 /** Store operations on environment secret mappings. */
 export function secretMappingStore(db: PrismaClient) {
   return {
+    /**
+     * The data of every secret the environment maps, by connection secret id (the mapping's name):
+     * what catalogs merge into their connection configs in that environment. Never for the API.
+     */
+    async connectionSecrets(environmentId: string): Promise<Record<string, Record<string, string>>> {
+      const rows = await db.environmentSecretMapping.findMany({ where: { environmentId }, select: { name: true, secret: { select: { data: true } } } });
+      return Object.fromEntries(rows.map((r) => [r.name, r.secret.data as Record<string, string>]));
+    },
+
     async get(environmentId: string, name: string): Promise<SecretMapping | null> {
       const row = await db.environmentSecretMapping.findUnique({
         where: { environmentId_name: { environmentId, name } },

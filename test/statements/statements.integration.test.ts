@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { JobManagerClient } from '../../src/flink/jobManager.js';
 import { SqlGatewayClient } from '../../src/flink/sqlGateway.js';
 import { eventually, startDrey, type TestDrey } from '../support/drey.js';
-import { computePool, environment, statement } from '../support/fixtures.js';
+import { environment, sqlComputePool, statement } from '../support/fixtures.js';
 import { testJavaTools, TEST_FLINK_CACHE } from '../support/flink.js';
 import { cliRender } from '../support/cliDecoder.js';
 import { flinkDeploymentValidator } from '../support/crd.js';
@@ -24,18 +24,7 @@ jest.setTimeout(180_000);
 let drey: TestDrey | undefined;
 let jm: JobManagerClient;
 
-/** A pool whose clusters the 1.15 CRD and the operator's validator accept. */
-function pool(name: string, type: 'DEDICATED' | 'SHARED' = 'DEDICATED') {
-  const body = computePool(name, {
-    flinkVersion: 'v2_2',
-    image: 'flink:2.2',
-    flinkConfiguration: { 'taskmanager.numberOfTaskSlots': '4' },
-    jobManager: { resource: { cpu: 1, memory: '1024m' } },
-    taskManager: { resource: { cpu: 1, memory: '1536m' } },
-  }) as { spec: Record<string, unknown> };
-  body.spec.type = type;
-  return body;
-}
+const pool = sqlComputePool;
 
 beforeAll(async () => {
   if (!testJavaTools()) return;

@@ -30,7 +30,7 @@ export interface TestDrey extends Pick<TestApi, 'request' | 'get' | 'post' | 'pu
 }
 
 /** Settings that make the simulated cluster quick enough for tests. */
-export const FAST = { CMF_SIM_STEP_MS: '25', CMF_RESYNC_MS: '2000', CMF_LEADER_LEASE_MS: '2000', CMF_LOCAL_FLINK: 'off' };
+export const FAST = { CMF_SIM_STEP_MS: '25', CMF_RESYNC_MS: '2000', CMF_LEADER_LEASE_MS: '2000', CMF_LOCAL_FLINK: 'off', CMF_LOCAL_KAFKA: 'off' };
 
 /** Starts drey as `npm start` does, with the simulated cluster serving the shared 1.15 CRD. */
 export async function startDrey(env: Record<string, string> = {}): Promise<TestDrey> {

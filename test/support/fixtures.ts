@@ -57,6 +57,19 @@ export function computePool(name = 'pool-one', clusterSpec: Record<string, unkno
   };
 }
 
+/** A pool for statements on local Flink: its clusters pass the 1.15 CRD and the operator's validator. */
+export function sqlComputePool(name: string, type: 'DEDICATED' | 'SHARED' = 'DEDICATED') {
+  const body = computePool(name, {
+    flinkVersion: 'v2_2',
+    image: 'flink:2.2',
+    flinkConfiguration: { 'taskmanager.numberOfTaskSlots': '4' },
+    jobManager: { resource: { cpu: 1, memory: '1024m' } },
+    taskManager: { resource: { cpu: 1, memory: '1536m' } },
+  }) as { spec: Record<string, unknown> };
+  body.spec.type = type;
+  return body;
+}
+
 export function statement(name = 'stmt-one', sql = 'SELECT 1', computePoolName = 'pool-one', spec: Record<string, unknown> = {}) {
   return {
     apiVersion: API_VERSION,
