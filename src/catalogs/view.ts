@@ -142,9 +142,18 @@ export class SessionCatalogs {
     readonly statements: CatalogStatement[],
     readonly problems: CatalogProblem[],
     readonly redactor: Redactor,
+    /** The databases the environment sees, with their connection configs. */
+    readonly databases: VisibleDatabase[] = [],
+    /** Forgets what was listed of a database that DDL changed. */
+    readonly forget: (db: VisibleDatabase) => void = () => undefined,
   ) {}
 
   static readonly none = new SessionCatalogs([], [], new Redactor([]));
+
+  /** Whether the session has a table for the topic. */
+  has(db: VisibleDatabase, table: string): boolean {
+    return this.statements.some((s) => s.catalog === db.catalog && s.database === db.database && s.table === table);
+  }
 
   /**
    * The problem a statement runs into: one in a catalog, database or table the statement names
@@ -254,6 +263,7 @@ export class KafkaCatalogs {
     const { databases, catalogs, secrets } = await this.visible(environmentId);
     const redactor = Redactor.of(secrets);
     if (catalogs.length === 0) return new SessionCatalogs([], [], redactor);
+    const forget = (db: VisibleDatabase) => this.forget(db);
     const names = namesIn(texts);
     const statements: CatalogStatement[] = [];
     const problems: CatalogProblem[] = [];
@@ -279,7 +289,7 @@ export class KafkaCatalogs {
         else statements.push({ catalog: db.catalog, database: db.database, table: t.table, sql: t.sql });
       }
     });
-    return new SessionCatalogs(statements, problems, redactor);
+    return new SessionCatalogs(statements, problems, redactor, databases, forget);
   }
 
   /** Forgets what was listed of a database, so that the next session sees a change drey made. */

@@ -8,7 +8,9 @@ import type { EnvironmentCatalogEntry } from '../store/catalogEntries.js';
 import type { Environment } from '../store/environments.js';
 import type { Store } from '../store/index.js';
 import type { Statement } from '../store/statements.js';
-import { SessionCatalogs } from '../catalogs/view.js';
+import { Unmappable } from '../catalogs/avro.js';
+import { createTopicTable, dropTopicTable, isDdlFailure, layoutOf, layoutQueries, mayChange, tableChange, type TableChange } from '../catalogs/ddl.js';
+import { catalogPlace, SessionCatalogs } from '../catalogs/view.js';
 import type { StatementEngine } from './engine.js';
 import { cmfRow, resultSchema, type CmfRow } from './rows.js';
 import { currentCatalog, sessionProperties, sessionTimeZone, SqlRefused, type SqlSession, type SqlSessions } from './sessions.js';
@@ -103,6 +105,36 @@ export function appendOnlyFromPlan(plan: string): boolean | undefined {
   return mode === undefined ? undefined : mode === 'I';
 }
 
+/** The session's built-in catalog and database, where names without them are resolved by default. */
+function homeCatalog(properties: Record<string, string>): { catalog: string; database: string } {
+  return { catalog: properties['table.builtin-catalog-name'] || 'default_catalog', database: properties['table.builtin-database-name'] || 'default_database' };
+}
+
+/**
+ * Makes a Kafka catalog's topic and subjects follow a CREATE or DROP TABLE Flink accepted in the
+ * session: a new table's topic is created with subjects from its columns (read back from the
+ * session), a dropped one's deleted. Returns what went wrong, naming the table.
+ */
+async function applyTableChange(session: SqlSession, change: TableChange, existed: boolean, catalogs: SessionCatalogs): Promise<string | undefined> {
+  const { db, table } = change;
+  try {
+    if (change.action === 'create' && !existed) {
+      const queries = layoutQueries(db, table);
+      const described = await session.run(queries.describe);
+      const created = await session.run(queries.showCreate);
+      await createTopicTable(db, table, layoutOf(described.rows.map((r) => r.fields), String(created.rows[0]?.fields[0] ?? '')));
+    } else if (change.action === 'drop' && existed) {
+      await dropTopicTable(db, table);
+    }
+    return undefined;
+  } catch (err) {
+    if (!isDdlFailure(err)) throw err;
+    return `${catalogPlace(db.catalog, db.database, table)}: ${err.message}`;
+  } finally {
+    catalogs.forget(db);
+  }
+}
+
 /** Prepares statements in sessions that hold the environment's catalog. */
 export class StatementPreparer {
   constructor(private readonly sessions: SqlSessions) {}
@@ -115,8 +147,19 @@ export class StatementPreparer {
     const shape = sqlShape(spec.statement);
     if (shape.refused) return failed(shape, shape.refused);
     const current = currentCatalog(spec);
-    let session: SqlSession;
     const properties = sessionProperties(env, spec, shape.mode);
+    let change: TableChange | undefined;
+    try {
+      change = shape.sqlClass === 'ddl' ? tableChange(shape.text, current, catalogs.databases, homeCatalog(properties)) : undefined;
+    } catch (err) {
+      if (err instanceof Unmappable) return failed(shape, err.message);
+      throw err;
+    }
+    if (change && !mayChange(env.name, change.db)) {
+      const { catalog, database } = change.db;
+      return failed(shape, `Environment '${env.name}' may not create or drop tables in ${catalogPlace(catalog, database)}: it is not in the database's ddlEnvironments.`);
+    }
+    let session: SqlSession;
     try {
       session = await this.sessions.open(properties, entries, current, catalogs, shape.text);
     } catch (err) {
@@ -127,7 +170,12 @@ export class StatementPreparer {
       if (shape.sqlClass === 'query' || shape.sqlClass === 'insert') return await this.compile(session, shape, spec);
       // a dry run of DDL runs in this session only (it is thrown away): nothing is kept
       const dryRun = isDryRun(spec);
+      const existed = change !== undefined && catalogs.has(change.db, change.table);
       const answer = await session.run(shape.text);
+      if (change && !dryRun) {
+        const problem = await applyTableChange(session, change, existed, catalogs);
+        if (problem) return failed(shape, catalogs.redactor.redact(problem));
+      }
       const result: InlineResult = {
         apiVersion: API_VERSION,
         kind: 'StatementResult',
@@ -141,7 +189,8 @@ export class StatementPreparer {
           traits: { sqlKind: shape.sqlKind, isBounded: true, isAppendOnly: true, schema: resultSchema(answer.columns) },
         },
         result,
-        ...(shape.changesCatalog && !dryRun ? { catalogEntry: { statement: shape.text, catalog: current.catalog ?? null, database: current.database ?? null } } : {}),
+        // a Kafka catalog's table lives in Kafka and the registry, not in the environment's catalog
+        ...(shape.changesCatalog && !dryRun && !change ? { catalogEntry: { statement: shape.text, catalog: current.catalog ?? null, database: current.database ?? null } } : {}),
       };
     } catch (err) {
       if (err instanceof SqlRefused) return failed(shape, err.message);

@@ -297,7 +297,9 @@ describe('Kafka catalogs on a real broker and registry', () => {
       previous: null,
       nickname: 'Sev',
     });
-    await producer.send({ topic: 'everything', messages: [{ value, timestamp: '1700000000000' }] });
+    // a recent timestamp: the broker deletes records older than its retention (7 days)
+    const timestamp = Math.floor(Date.now() / 1000) * 1000;
+    await producer.send({ topic: 'everything', messages: [{ value, timestamp: String(timestamp) }] });
     await post(ENV, 'select-everything', `SELECT * FROM everything ${BOUNDED}`, { properties: { ...SECURE.properties, 'sql.local-time-zone': 'UTC' } });
     const rows = await results(ENV, 'select-everything');
     expect(rows).toEqual([
@@ -325,7 +327,7 @@ describe('Kafka catalogs on a real broker and registry', () => {
           null,
           'Sev',
           // $rowtime: the record's Kafka timestamp
-          '2023-11-14 22:13:20.000',
+          new Date(timestamp).toISOString().replace('T', ' ').replace('Z', ''),
         ],
       },
     ]);
@@ -422,6 +424,71 @@ describe('Kafka catalogs on a real broker and registry', () => {
     expect(refused.status.detail).not.toContain(WRONG);
   });
 
+  it('creates and drops a table as a topic with its subjects, where the environment may run DDL on the database', async () => {
+    if (!drey) return;
+    const database = (ddlEnvironments: string[], bootstrap = kafka!.bootstrapServers) => ({
+      apiVersion: 'cmf.confluent.io/v1',
+      kind: 'KafkaDatabase',
+      metadata: { name: 'writable' },
+      spec: { kafkaCluster: { connectionConfig: { 'bootstrap.servers': bootstrap } }, ddlEnvironments },
+    });
+    expect((await call('post', `/cmf/api/v1/catalogs/kafka/${CATALOG}/databases`, database([ENV]))).status).toBe(200);
+    const WRITABLE = { properties: { 'sql.current-catalog': CATALOG, 'sql.current-database': 'writable' } };
+
+    const create = 'CREATE TABLE page_views (user_id STRING NOT NULL, url STRING, seen_at TIMESTAMP_LTZ(3)) DISTRIBUTED BY HASH(user_id) INTO 3 BUCKETS';
+    const refused = await post(OTHER, 'create-elsewhere', create, WRITABLE);
+    expect(refused.status.phase).toBe('FAILED');
+    expect(refused.status.detail).toBe(`Environment '${OTHER}' may not create or drop tables in Kafka catalog '${CATALOG}' database 'writable': it is not in the database's ddlEnvironments.`);
+    expect(await admin.listTopics()).not.toContain('page_views');
+
+    const created = await post(ENV, 'create-page-views', create, WRITABLE);
+    expect([created.status.phase, created.status.detail]).toEqual(['COMPLETED', 'Statement execution completed.']);
+    const [described] = (await admin.fetchTopicMetadata({ topics: ['page_views'] })).topics;
+    expect(described!.partitions).toHaveLength(3);
+    expect(JSON.parse(await registryText('page_views-key'))).toEqual({
+      type: 'record',
+      name: 'page_views_key',
+      namespace: 'dev.drey.catalog',
+      fields: [{ name: 'user_id', type: 'string' }],
+    });
+    expect(JSON.parse(await registryText('page_views-value'))).toEqual({
+      type: 'record',
+      name: 'page_views_value',
+      namespace: 'dev.drey.catalog',
+      fields: [
+        { name: 'url', type: ['null', 'string'], default: null },
+        { name: 'seen_at', type: ['null', { type: 'long', logicalType: 'timestamp-millis' }], default: null },
+      ],
+    });
+    // the next statement sees the topic as a table, read from its subjects
+    const rows = (await post(ENV, 'describe-page-views', 'DESCRIBE page_views', WRITABLE)).result.results.data.map((r: Body) => r.row.slice(0, 3));
+    expect(rows).toEqual([
+      ['user_id', 'STRING', 'FALSE'],
+      ['url', 'STRING', 'TRUE'],
+      ['seen_at', 'TIMESTAMP(3)', 'TRUE'],
+      ['$rowtime', 'TIMESTAMP_LTZ(3) *ROWTIME*', 'TRUE'],
+    ]);
+    const again = await post(ENV, 'create-page-views-again', create, WRITABLE);
+    expect(again.status.phase).toBe('FAILED');
+    expect(again.status.detail).toMatch(/page_views.*already exists/);
+    const foreign = await post(ENV, 'create-foreign', "CREATE TABLE gen (n INT) WITH ('connector' = 'datagen')", WRITABLE);
+    expect(foreign.status.detail).toBe(
+      `Kafka catalog '${CATALOG}' table 'writable.gen': a table in a Kafka catalog is its topic, so it takes only 'kafka.*' options, not 'connector'; create tables with other connectors in the default catalog`,
+    );
+    expect(await admin.listTopics()).not.toContain('gen');
+
+    expect((await post(ENV, 'drop-page-views', 'DROP TABLE page_views', WRITABLE)).status.phase).toBe('COMPLETED');
+    expect(await admin.listTopics()).not.toContain('page_views');
+    expect(await registrySubjects()).not.toContain('page_views-value');
+    expect((await post(ENV, 'drop-page-views-again', 'DROP TABLE IF EXISTS page_views', WRITABLE)).status.phase).toBe('COMPLETED');
+
+    // a database's new connection takes effect for the next statement
+    const closed = await closedPort();
+    expect((await call('put', `/cmf/api/v1/catalogs/kafka/${CATALOG}/databases/writable`, database([ENV], `127.0.0.1:${closed}`))).status).toBe(200);
+    const moved = await post(ENV, 'show-moved', 'SHOW TABLES', WRITABLE);
+    expect(moved.status.detail).toContain(`Kafka catalog '${CATALOG}' database 'writable': the Kafka cluster at 127.0.0.1:${closed}: it cannot be reached`);
+  });
+
   it('never shows a secret value: not in SHOW CREATE TABLE, responses, exceptions, drey\'s log or Flink\'s logs', async () => {
     if (!drey) return;
     const shown = await answer(ENV, 'show-create-orders', 'SHOW CREATE TABLE orders');
@@ -442,6 +509,16 @@ describe('Kafka catalogs on a real broker and registry', () => {
     expect(responses.length).toBeGreaterThan(30);
   });
 });
+
+/** The latest schema text of a subject, straight from the registry. */
+async function registryText(subject: string): Promise<string> {
+  const res = await fetch(`${kafka!.registryUrl}/subjects/${subject}/versions/latest`);
+  return ((await res.json()) as { schema: string }).schema;
+}
+
+async function registrySubjects(): Promise<string[]> {
+  return (await (await fetch(`${kafka!.registryUrl}/subjects`)).json()) as string[];
+}
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
