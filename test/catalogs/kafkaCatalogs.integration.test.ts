@@ -499,8 +499,17 @@ describe('Kafka catalogs on a real broker and registry', () => {
       const list = await call('get', `${stmts(env)}?size=100`);
       for (const s of list.body.items as Body[]) await call('get', `${stmts(env)}/${s.metadata.name}/exceptions`);
     }
+    // what Flink's web UI shows of the jobs that read and wrote the secure database
+    const rest = drey.drey.flink!.restUrl;
+    const ui: [string, string][] = [];
+    const jobs = ((await (await fetch(`${rest}/jobs/overview`)).json()) as { jobs: { jid: string }[] }).jobs;
+    expect(jobs.length).toBeGreaterThan(2);
+    for (const page of ['/jobmanager/config', ...jobs.flatMap((j) => [`/jobs/${j.jid}`, `/jobs/${j.jid}/config`, `/jobs/${j.jid}/exceptions`])]) {
+      ui.push([page, await (await fetch(`${rest}${page}`)).text()]);
+    }
     const leaks = (where: string, text: string) => (text.includes(PASSWORD) || text.includes(JAAS) ? [where] : []);
     const found = [
+      ...ui.flatMap(([page, text]) => leaks(`Flink web UI ${page}`, text)),
       ...responses.flatMap((r, i) => leaks(`response ${i}: ${r.slice(0, 80)}`, r)),
       ...drey.logs.flatMap((l, i) => leaks(`drey log line ${i}`, l)),
       ...flinkLogs().flatMap(([file, text]) => leaks(file, text)),
