@@ -152,6 +152,15 @@ describe('statements on real Flink', () => {
     await phase('select-orders', 'COMPLETED');
     // read to the end: its cluster goes
     await eventually('the cluster of select-orders to go', async () => ((await drey!.kube.get(NS, 'select-orders')) ? undefined : true), 60_000);
+    // ... and the controller to record that it went (it does so on the pass after the FlinkDeployment is gone)
+    await eventually(
+      'select-orders to hold no cluster',
+      async () => {
+        const row = await drey!.prisma.statement.findFirst({ where: { name: 'select-orders' } });
+        return (row?.execution as { cluster?: unknown } | null)?.cluster === undefined ? true : undefined;
+      },
+      60_000,
+    );
     expect((await drey.get(`${STMTS}/select-orders/results`)).status).toBe(410);
     // finished and holding nothing: deleted at once
     expect((await drey.delete(`${STMTS}/select-orders`)).status).toBe(204);
