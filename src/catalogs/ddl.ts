@@ -83,11 +83,12 @@ export function layoutOf(described: unknown[][], created: string): Layout {
     .map((r) => ({ name: String(r[0]), type: String(r[1]).replace(/\s*\*ROWTIME\*$/, ''), nullable: r[2] === true || r[2] === 'TRUE' || r[2] === 'true' }));
   const pri = described.map((r) => r[3]).find((k) => typeof k === 'string' && k.startsWith('PRI(')) as string | undefined;
   const pk = pri ? pri.slice(4, -1).split(',').map((k) => k.trim()) : [];
-  const distribution = /DISTRIBUTED\s+BY\s+(?:HASH|RANGE)?\s*\(([^)]*)\)(?:\s+INTO\s+(\d+)\s+BUCKETS)?|DISTRIBUTED\s+INTO\s+(\d+)\s+BUCKETS/i.exec(created);
+  const distribution = /DISTRIBUTED\s+BY\s+(?:HASH|RANGE)?\s*\(((?:`(?:[^`]|``)*`|[^)`])*)\)(?:\s+INTO\s+(\d+)\s+BUCKETS)?|DISTRIBUTED\s+INTO\s+(\d+)\s+BUCKETS/i.exec(created);
   const distributedBy = distribution?.[1] ? parts(distribution[1]) : [];
   const buckets = Number(distribution?.[2] ?? distribution?.[3] ?? 0);
   const options: Record<string, string> = {};
-  const withClause = /\)\s*(?:DISTRIBUTED[^\n]*\n\s*)?WITH\s*\(([\s\S]*)\)\s*$/i.exec(created)?.[1] ?? '';
+  // the options come last, after COMMENT, DISTRIBUTED and PARTITIONED BY, each on lines of their own
+  const withClause = /\n\s*WITH\s*\(([\s\S]*)\)\s*$/i.exec(created)?.[1] ?? '';
   for (const m of withClause.matchAll(/'((?:[^']|'')*)'\s*=\s*'((?:[^']|'')*)'/g)) options[m[1]!.replace(/''/g, "'")] = m[2]!.replace(/''/g, "'");
   return {
     columns,

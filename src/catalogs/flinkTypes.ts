@@ -138,7 +138,17 @@ function avroName(name: string): string {
   return /^[A-Za-z_]/.test(cleaned) ? cleaned : `_${cleaned}`;
 }
 
-function convert(r: Reader, recordName: string): Avro {
+/** Record names given so far in one schema: Avro refuses a name defined twice. */
+type Taken = Set<string>;
+
+function uniqueName(taken: Taken, wanted: string): string {
+  let name = wanted;
+  for (let i = 2; taken.has(name); i++) name = `${wanted}_${i}`;
+  taken.add(name);
+  return name;
+}
+
+function convert(r: Reader, recordName: string, taken: Taken): Avro {
   const word = r.word();
   let schema: Avro;
   switch (word) {
@@ -205,7 +215,7 @@ function convert(r: Reader, recordName: string): Avro {
     }
     case 'ARRAY': {
       r.expect('<');
-      const items = convert(r, `${recordName}_item`);
+      const items = convert(r, `${recordName}_item`, taken);
       r.expect('>');
       schema = { type: 'array', items };
       break;
@@ -217,22 +227,25 @@ function convert(r: Reader, recordName: string): Avro {
       r.numbers();
       r.notNull();
       r.expect(',');
-      const values = convert(r, `${recordName}_value`);
+      const values = convert(r, `${recordName}_value`, taken);
       r.expect('>');
       schema = { type: 'map', values };
       break;
     }
     case 'ROW': {
       r.expect('<');
+      const name = uniqueName(taken, recordName);
       const fields: Record<string, unknown>[] = [];
       do {
-        const name = r.name();
-        const type = convert(r, `${recordName}_${avroName(name)}`);
+        const field = r.name();
+        if (avroName(field) !== field) throw new Unmappable(`the field '${field}' is not a valid Avro field name (letters, digits and underscores)`);
+        if (fields.some((f) => f.name === field)) throw new Unmappable(`the field '${field}' appears twice`);
+        const type = convert(r, `${name}_${field}`, taken);
         const doc = r.description();
-        fields.push({ name: avroName(name), type, ...(Array.isArray(type) && type[0] === 'null' ? { default: null } : {}), ...(doc ? { doc } : {}) });
+        fields.push({ name: field, type, ...(Array.isArray(type) && type[0] === 'null' ? { default: null } : {}), ...(doc ? { doc } : {}) });
       } while (r.accept(','));
       r.expect('>');
-      schema = { type: 'record', name: recordName, fields };
+      schema = { type: 'record', name, fields };
       break;
     }
     default:
@@ -242,9 +255,9 @@ function convert(r: Reader, recordName: string): Avro {
 }
 
 /** The Avro type of one Flink type string (`ROW<\`a\` INT NOT NULL>`, `DECIMAL(10, 2)`, …). */
-export function avroOf(type: string, nullableType: boolean, recordName: string): Avro {
+export function avroOf(type: string, nullableType: boolean, recordName: string, taken: Taken = new Set()): Avro {
   const r = new Reader(type);
-  const schema = convert(r, recordName);
+  const schema = convert(r, recordName, taken);
   if (!r.done()) throw new Unmappable(`cannot read the type '${type}'`);
   // DESCRIBE says a column's nullability in its own column; the type string itself carries none
   const bare = Array.isArray(schema) ? schema[1]! : schema;
@@ -254,9 +267,10 @@ export function avroOf(type: string, nullableType: boolean, recordName: string):
 /** An Avro record of columns, as a registry subject's schema text. */
 export function recordSchema(name: string, namespace: string, columns: DescribedColumn[]): string {
   const record = avroName(name);
+  const taken: Taken = new Set([record]);
   const fields = columns.map((c) => {
-    const type = avroOf(c.type, c.nullable, `${record}_${avroName(c.name)}`);
     if (avroName(c.name) !== c.name) throw new Unmappable(`the column '${c.name}' is not a valid Avro field name (letters, digits and underscores)`);
+    const type = avroOf(c.type, c.nullable, `${record}_${c.name}`, taken);
     return { name: c.name, type, ...(c.nullable ? { default: null } : {}) };
   });
   return JSON.stringify({ type: 'record', name: record, namespace, fields });

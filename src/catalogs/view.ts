@@ -103,13 +103,14 @@ export class Redactor {
   static of(secrets: Record<string, Record<string, string>>): Redactor {
     const values: string[] = [];
     for (const data of Object.values(secrets)) {
-      for (const value of Object.values(stringMap(data))) {
+      for (const [key, value] of Object.entries(stringMap(data))) {
         // as the secret holds it, and as a Flink table's options hold it
         values.push(value, forConnector(value));
         // the parts a client may print on its own: a JAAS password, basic auth's password
         for (const m of value.matchAll(/(?:password|username)\s*=\s*"([^"]*)"/g)) values.push(m[1]!);
+        // basic auth's `user:password`: the password alone, and the header a client sends
         const colon = value.indexOf(':');
-        if (colon > 0 && !value.includes(' ')) values.push(value.slice(colon + 1), Buffer.from(value).toString('base64'));
+        if (/user\.?info/i.test(key) && colon > 0) values.push(value.slice(colon + 1), Buffer.from(value).toString('base64'));
       }
     }
     return new Redactor(values);
@@ -163,6 +164,9 @@ export class SessionCatalogs {
     if (this.problems.length === 0) return undefined;
     const names = namesIn(texts);
     const named = (name: string) => names.has(name.toLowerCase());
+    // a Kafka catalog made current without a database is in its default (first) database
+    const database = current.database ?? this.databases.find((d) => d.catalog === current.catalog)?.database;
+    current = { ...current, ...(database !== undefined ? { database } : {}) };
     const found = this.problems.filter(
       (p) =>
         (named(p.catalog) || current.catalog === p.catalog) &&
