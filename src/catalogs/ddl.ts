@@ -1,6 +1,7 @@
 import { quoted, Unmappable } from './avro.js';
+import { ddlTarget } from './guard.js';
 import { recordSchema, type DescribedColumn } from './flinkTypes.js';
-import { createTopic, deleteTopic, KafkaClusterError } from './kafka.js';
+import { createTopic, deleteTopic, KafkaClusterError, listTopics } from './kafka.js';
 import { RegistryError, registryConnection, SchemaRegistryClient } from './registry.js';
 import type { VisibleDatabase } from './view.js';
 
@@ -22,11 +23,8 @@ export interface TableChange {
 }
 
 const IDENT = '(?:`(?:[^`]|``)+`|[A-Za-z_$][\\w$]*)';
-const NAME = `${IDENT}(?:\\s*\\.\\s*${IDENT}){0,2}`;
-const CREATE = new RegExp(`^\\s*CREATE\\s+(?!TEMPORARY\\b)TABLE\\s+(IF\\s+NOT\\s+EXISTS\\s+)?(${NAME})`, 'i');
-const DROP = new RegExp(`^\\s*DROP\\s+(?!TEMPORARY\\b)TABLE\\s+(IF\\s+EXISTS\\s+)?(${NAME})`, 'i');
-const ALTER = new RegExp(`^\\s*ALTER\\s+TABLE\\s+(?:IF\\s+EXISTS\\s+)?(${NAME})`, 'i');
 
+/** The parts of a dotted name as SHOW CREATE TABLE writes it, back quotes removed. */
 function parts(name: string): string[] {
   return [...name.matchAll(new RegExp(IDENT, 'g'))].map((m) => (m[0].startsWith('`') ? m[0].slice(1, -1).replace(/``/g, '`') : m[0]));
 }
@@ -42,12 +40,9 @@ export function tableChange(
   databases: VisibleDatabase[],
   home: { catalog: string; database: string },
 ): TableChange | undefined {
-  const create = CREATE.exec(text);
-  const drop = create ? undefined : DROP.exec(text);
-  const alter = create || drop ? undefined : ALTER.exec(text);
-  const found = create ?? drop ?? alter;
-  if (!found) return undefined;
-  const name = parts(found[alter ? 1 : 2]!);
+  const target = ddlTarget(text);
+  if (!target || target.kind !== 'TABLE' || target.temporary) return undefined;
+  const name = target.name;
   const catalog = name.length === 3 ? name[0]! : (current.catalog ?? home.catalog);
   const inCatalog = databases.filter((d) => d.catalog === catalog);
   if (inCatalog.length === 0) return undefined;
@@ -55,8 +50,8 @@ export function tableChange(
   const db = inCatalog.find((d) => d.database === database);
   if (!db) return undefined; // Flink says the database does not exist
   const table = name.at(-1)!;
-  if (alter) throw new Unmappable(`ALTER TABLE on a Kafka catalog's table is not supported: the table is the topic '${table}' and its subjects`);
-  return { action: create ? 'create' : 'drop', db, table, lenient: Boolean(found[1]) };
+  if (target.verb === 'ALTER') throw new Unmappable(`ALTER TABLE on a Kafka catalog's table is not supported: the table is the topic '${table}' and its subjects`);
+  return { action: target.verb === 'CREATE' ? 'create' : 'drop', db, table, lenient: target.lenient };
 }
 
 /** Whether the environment may change the database's tables. */
@@ -121,19 +116,16 @@ export async function createTopicTable(db: VisibleDatabase, table: string, layou
   const subjects: [string, string][] = [[`${table}-value`, recordSchema(`${table}_value`, namespace, valueColumns)]];
   if (keyColumns.length) subjects.unshift([`${table}-key`, recordSchema(`${table}_key`, namespace, keyColumns)]);
 
-  const cleanup = layout.options['kafka.cleanup-policy'] ?? (layout.primaryKey ? 'compact' : 'delete');
-  const configs: Record<string, string> = { 'cleanup.policy': cleanup };
-  if (layout.options['kafka.retention.time']) configs['retention.ms'] = layout.options['kafka.retention.time'];
-  if (layout.options['kafka.retention.size']) configs['retention.bytes'] = layout.options['kafka.retention.size'];
-  if (layout.options['kafka.max-message-size']) configs['max.message.bytes'] = layout.options['kafka.max-message-size'];
-
+  const configs = topicConfigs(table, layout);
   const registry = new SchemaRegistryClient(registryConnection(db.registry));
+  // subjects that exist already (another cluster's topic of that name) are the registry's, not this DDL's
+  const existing = new Set(await registry.subjects());
   await createTopic(db.kafka, { name: table, partitions: layout.partitions, configs });
   const registered: string[] = [];
   try {
     for (const [subject, schema] of subjects) {
       await registry.register(subject, schema);
-      registered.push(subject);
+      if (!existing.has(subject)) registered.push(subject);
     }
   } catch (err) {
     await Promise.allSettled([deleteTopic(db.kafka, table), ...registered.map((s) => registry.deleteSubject(s))]);
@@ -141,10 +133,46 @@ export async function createTopicTable(db: VisibleDatabase, table: string, layou
   }
 }
 
-/** Deletes the topic and its subjects. */
-export async function dropTopicTable(db: VisibleDatabase, table: string): Promise<void> {
+/** A Flink duration (`7 d`, `12 h`, `500 ms`, a bare number of milliseconds) in milliseconds. */
+function milliseconds(table: string, key: string, value: string): string {
+  const m = /^\s*(\d+)\s*(ms|milli|millis|millisecond|milliseconds|s|sec|secs|second|seconds|min|m|minute|minutes|h|hour|hours|d|day|days)?\s*$/i.exec(value);
+  if (!m) throw new Unmappable(`'${key}' of '${table}' must be a duration such as '7 d' or '12 h', not '${value}'`);
+  const unit = (m[2] ?? 'ms').toLowerCase();
+  const factor = unit.startsWith('d') ? 86_400_000 : unit.startsWith('h') ? 3_600_000 : unit === 'm' || unit.startsWith('min') ? 60_000 : unit.startsWith('s') ? 1_000 : 1;
+  return String(Number(m[1]) * factor);
+}
+
+/** A Flink memory size (`100 mb`, `1 gb`, a bare number of bytes) in bytes. */
+function bytes(table: string, key: string, value: string): string {
+  const m = /^\s*(\d+)\s*(b|bytes|k|kb|kibibytes|m|mb|mebibytes|g|gb|gibibytes|t|tb|tebibytes)?\s*$/i.exec(value);
+  if (!m) throw new Unmappable(`'${key}' of '${table}' must be a size such as '100 mb', not '${value}'`);
+  const unit = (m[2] ?? 'b').toLowerCase()[0]!;
+  const factor = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[unit] ?? 1;
+  return String(Number(m[1]) * factor);
+}
+
+/** The topic settings of a table's `kafka.*` options, in Kafka's names and units. */
+export function topicConfigs(table: string, layout: Pick<Layout, 'options' | 'primaryKey'>): Record<string, string> {
+  const options = layout.options;
+  const policy = (options['kafka.cleanup-policy'] ?? (layout.primaryKey ? 'compact' : 'delete')).toLowerCase();
+  const cleanup = { delete: 'delete', compact: 'compact', 'delete-compact': 'compact,delete', 'compact-delete': 'compact,delete' }[policy];
+  if (!cleanup) throw new Unmappable(`'kafka.cleanup-policy' of '${table}' must be delete, compact or delete-compact, not '${policy}'`);
+  const configs: Record<string, string> = { 'cleanup.policy': cleanup };
+  if (options['kafka.retention.time']) configs['retention.ms'] = milliseconds(table, 'kafka.retention.time', options['kafka.retention.time']);
+  if (options['kafka.retention.size']) configs['retention.bytes'] = bytes(table, 'kafka.retention.size', options['kafka.retention.size']);
+  if (options['kafka.max-message-size']) configs['max.message.bytes'] = bytes(table, 'kafka.max-message-size', options['kafka.max-message-size']);
+  return configs;
+}
+
+/**
+ * Deletes the topic and, unless a topic of that name in another database of the catalog (another
+ * cluster behind the same registry) still uses them, its subjects.
+ */
+export async function dropTopicTable(db: VisibleDatabase, table: string, siblings: VisibleDatabase[]): Promise<void> {
   const registry = new SchemaRegistryClient(registryConnection(db.registry));
   await deleteTopic(db.kafka, table);
+  const shared = await Promise.all(siblings.map((other) => listTopics(other.kafka).then((topics) => topics.some((t) => t.name === table), () => true)));
+  if (shared.some(Boolean)) return;
   for (const subject of [`${table}-key`, `${table}-value`]) await registry.deleteSubject(subject);
 }
 

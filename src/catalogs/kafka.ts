@@ -11,6 +11,9 @@ const { Kafka, ConfigResourceTypes, logLevel } = kafkajs;
 /** A cluster that could not be reached, refused the credentials, or refused the request. */
 export class KafkaClusterError extends Error {}
 
+/** A topic that exists already. */
+export class TopicExists extends KafkaClusterError {}
+
 /** A topic as a catalog shows it. */
 export interface TopicInfo {
   name: string;
@@ -77,6 +80,7 @@ async function withAdmin<T>(config: Record<string, string>, work: (admin: Admin)
     return await work(admin);
   } catch (err) {
     if (err instanceof KafkaClusterError) throw err;
+    if ((err as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') throw new TopicExists((err as Error).message);
     throw new KafkaClusterError(`the Kafka cluster at ${config['bootstrap.servers']}: ${reason(err)}`);
   } finally {
     await admin.disconnect().catch(() => undefined);
@@ -109,7 +113,7 @@ export async function createTopic(config: Record<string, string>, topic: { name:
       waitForLeaders: true,
       topics: [{ topic: topic.name, numPartitions: topic.partitions, configEntries: Object.entries(topic.configs).map(([name, value]) => ({ name, value })) }],
     });
-    if (!created) throw new KafkaClusterError(`the topic '${topic.name}' exists already`);
+    if (!created) throw new TopicExists(`the topic '${topic.name}' exists already`);
   });
 }
 

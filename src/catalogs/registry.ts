@@ -38,9 +38,22 @@ export interface RegistryConnection {
  * `basic.auth.credentials.source` USER_INFO, or `bearer.auth.token`) of a connection config.
  */
 export function registryConnection(config: Record<string, string>): RegistryConnection {
-  const url = config['schema.registry.url']?.split(',')[0]?.trim();
-  if (!url) throw new RegistryError(0, 'its connectionConfig has no schema.registry.url');
+  const given = config['schema.registry.url']?.split(',')[0]?.trim();
+  if (!given) throw new RegistryError(0, 'its connectionConfig has no schema.registry.url');
   const headers: Record<string, string> = {};
+  // credentials in the URL (basic.auth.credentials.source URL) go into the header, never into a message
+  let url = given;
+  try {
+    const parsed = new URL(given);
+    if (parsed.username || parsed.password) {
+      headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`;
+      parsed.username = '';
+      parsed.password = '';
+      url = parsed.toString();
+    }
+  } catch {
+    throw new RegistryError(0, 'its schema.registry.url is not a URL');
+  }
   const userInfo = config['basic.auth.user.info'] ?? config['schema.registry.basic.auth.user.info'];
   if (userInfo) headers.authorization = `Basic ${Buffer.from(userInfo).toString('base64')}`;
   const token = config['bearer.auth.token'];
@@ -98,18 +111,29 @@ export class SchemaRegistryClient {
       return missing;
     }
     if (!res.ok) throw new RegistryError(res.status, `the schema registry at ${this.connection.url} answered ${method} ${path} with ${await why(res)}`);
-    return (await res.json()) as T;
+    try {
+      return (await res.json()) as T;
+    } catch {
+      throw new RegistryError(res.status, `the schema registry at ${this.connection.url} answered ${method} ${path} with a body that is not JSON: is ${this.connection.url} its Confluent-compatible API?`);
+    }
+  }
+
+  private shapeError(path: string): RegistryError {
+    return new RegistryError(200, `the schema registry at ${this.connection.url} answered GET ${path} with a body of the wrong shape: is ${this.connection.url} its Confluent-compatible API?`);
   }
 
   /** Every subject. */
   async subjects(): Promise<string[]> {
-    return this.json<string[]>('GET', '/subjects');
+    const subjects = await this.json<unknown>('GET', '/subjects');
+    if (!Array.isArray(subjects) || !subjects.every((s) => typeof s === 'string')) throw this.shapeError('/subjects');
+    return subjects;
   }
 
   /** A subject's latest version, or null when it has none. */
   async latest(subject: string): Promise<SubjectSchema | null> {
     const found = await this.json<Partial<SubjectSchema> | null>('GET', `/subjects/${encodeURIComponent(subject)}/versions/latest`, undefined, null);
     if (!found) return null;
+    if (typeof found !== 'object' || typeof found.schema !== 'string') throw this.shapeError(`/subjects/${subject}/versions/latest`);
     return {
       subject,
       id: Number(found.id),

@@ -80,13 +80,28 @@ function subjectColumns(subject: SubjectSchema): Column[] {
   return columns;
 }
 
-/** The key side: Avro record columns, or a raw `key` column. */
+/**
+ * The key side: Avro record columns; a raw `key` column without a key subject; none for a key
+ * subject that is not an Avro record (its framed bytes would read as garbage, and a raw write would
+ * break its consumers), which an upsert table cannot do without.
+ */
 function keySide(table: TopicTable): { columns: Column[]; options: Record<string, string>; avro: boolean } {
-  if (table.key?.schemaType === 'AVRO' && table.key.references.length === 0 && recordColumns(table.key.schema)) {
+  if (!table.key) return { columns: [{ name: 'key', type: 'BYTES' }], options: { 'key.format': 'raw' }, avro: false };
+  if (table.key.schemaType === 'AVRO' && table.key.references.length === 0 && recordColumns(table.key.schema)) {
     return { columns: subjectColumns(table.key), options: registryOptions('key', table.registry, table.key.schema), avro: true };
   }
-  // no key subject (or one whose keys are not records): the key's bytes as they are
-  return { columns: [{ name: 'key', type: 'BYTES' }], options: { 'key.format': 'raw' }, avro: false };
+  if (table.topic.compacted) {
+    throw new Unmappable(`the key subject '${table.key.subject}' is not an Avro record, so the compacted topic has no key columns for its upsert table`);
+  }
+  return { columns: [], options: {}, avro: false };
+}
+
+/** A prefix for key columns that clashes with no other column. */
+function keyPrefix(keys: Column[], taken: Set<string>): string {
+  if (!keys.some((c) => taken.has(c.name))) return '';
+  for (let prefix = 'key_'; ; prefix = `${prefix}_`) {
+    if (!keys.some((c) => taken.has(`${prefix}${c.name}`))) return prefix;
+  }
 }
 
 /** The value side: Avro record columns, or a raw `val` column. */
@@ -100,7 +115,8 @@ export function tableDdl(table: TopicTable): string {
   const value = valueSide(table);
   const key = keySide(table);
   const taken = new Set([...value.columns.map((c) => c.name), ROWTIME]);
-  const prefix = key.columns.some((c) => taken.has(c.name)) ? 'key_' : '';
+  if (value.columns.some((c) => c.name === ROWTIME)) throw new Unmappable(`the value has a field '${ROWTIME}', the name of the Kafka timestamp's column`);
+  const prefix = keyPrefix(key.columns, taken);
   const upsert = table.topic.compacted;
   // a primary key's columns are NOT NULL: a key schema with nullable fields then no longer equals the table's key type
   const keyColumns = key.columns.map((c) => ({ name: `${prefix}${c.name}`, type: upsert && !c.type.endsWith('NOT NULL') ? `${c.type} NOT NULL` : c.type }));
@@ -114,11 +130,11 @@ export function tableDdl(table: TopicTable): string {
   for (const [k, v] of Object.entries(table.kafka)) if (k !== 'bootstrap.servers') options[`properties.${k}`] = forConnector(v);
   if (!upsert) {
     options['scan.startup.mode'] = 'earliest-offset';
-    options['key.fields'] = keyColumns.map((c) => c.name).join(';');
+    if (keyColumns.length) options['key.fields'] = keyColumns.map((c) => c.name).join(';');
   }
   if (prefix) options['key.fields-prefix'] = prefix;
   Object.assign(options, key.options, value.options);
-  options['value.fields-include'] = 'EXCEPT_KEY';
+  if (keyColumns.length) options['value.fields-include'] = 'EXCEPT_KEY';
 
   const lines = [
     ...keyColumns.map((c) => `${quoted(c.name)} ${c.type}`),

@@ -5,6 +5,7 @@ import type { Store } from '../store/index.js';
 import { quoted, Unmappable } from './avro.js';
 import { KafkaClusterError, listTopics, type TopicInfo } from './kafka.js';
 import { RegistryError, registryConnection, SchemaRegistryClient, type SubjectSchema } from './registry.js';
+import { mentionedNames } from './guard.js';
 import { forConnector, tableDdl } from './tables.js';
 
 /**
@@ -104,21 +105,35 @@ export class Redactor {
     const values: string[] = [];
     for (const data of Object.values(secrets)) {
       for (const [key, value] of Object.entries(stringMap(data))) {
-        // as the secret holds it, and as a Flink table's options hold it
-        values.push(value, forConnector(value));
+        const pieces = [value, forConnector(value)];
         // the parts a client may print on its own: a JAAS password, basic auth's password
-        for (const m of value.matchAll(/(?:password|username)\s*=\s*"([^"]*)"/g)) values.push(m[1]!);
+        for (const m of value.matchAll(/(?:password|username)\s*=\s*"([^"]*)"/g)) pieces.push(m[1]!);
         // basic auth's `user:password`: the password alone, and the header a client sends
         const colon = value.indexOf(':');
-        if (/user\.?info/i.test(key) && colon > 0) values.push(value.slice(colon + 1), Buffer.from(value).toString('base64'));
+        if (/user\.?info/i.test(key) && colon > 0) pieces.push(value.slice(colon + 1), Buffer.from(value).toString('base64'));
+        // a URL's user info, and the URL as clients print it (without a trailing slash)
+        for (const m of value.matchAll(/\/\/([^/@\s]+)@/g)) pieces.push(m[1]!, ...m[1]!.split(':').slice(1));
+        if (/^https?:\/\//.test(value)) pieces.push(value.replace(/\/+$/, ''));
+        // each as it is, and as Flink writes it inside a quoted option value (quotes doubled)
+        for (const piece of pieces) values.push(piece, piece.replace(/'/g, "''"));
       }
     }
     return new Redactor(values);
   }
 
+  /**
+   * Masks every value. A value that is one of Kafka's and the registry's setting words (PLAIN,
+   * SASL_SSL, ...) is masked where it stands as a word of its own, so that `EXPLAIN` or
+   * `SASL_PLAINTEXT` in a message stay readable.
+   */
   redact(text: string): string {
     let out = text;
-    for (const value of this.values) if (out.includes(value)) out = out.split(value).join('****');
+    for (const value of this.values) {
+      if (!out.includes(value)) continue;
+      out = SETTING_WORDS.has(value.toUpperCase())
+        ? out.replace(new RegExp(`(?<![\\w-])${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`, 'g'), '****')
+        : out.split(value).join('****');
+    }
     return out;
   }
 
@@ -128,13 +143,12 @@ export class Redactor {
   }
 }
 
-/** Identifiers a SQL text names: plain words and back-quoted names. */
+/** Values of Kafka and registry client settings that are words of the protocol, not credentials. */
+const SETTING_WORDS = new Set(['PLAIN', 'PLAINTEXT', 'SSL', 'SASL_SSL', 'SASL_PLAINTEXT', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'GSSAPI', 'OAUTHBEARER', 'USER_INFO', 'SASL_INHERIT', 'STATIC_TOKEN', 'HTTPS', 'HTTP', 'TRUE', 'FALSE', 'NONE', 'REQUIRED']);
+
+/** Identifiers a SQL text names: words and back-quoted names (not literals or comments), lower-cased. */
 export function namesIn(texts: string[]): Set<string> {
-  const names = new Set<string>();
-  for (const text of texts) {
-    for (const m of text.matchAll(/`((?:[^`]|``)+)`|[A-Za-z_$][\w$]*/g)) names.add((m[1] ?? m[0]).replace(/``/g, '`').toLowerCase());
-  }
-  return names;
+  return mentionedNames(texts);
 }
 
 /** The catalogs of one session. */
@@ -150,6 +164,11 @@ export class SessionCatalogs {
   ) {}
 
   static readonly none = new SessionCatalogs([], [], new Redactor([]));
+
+  /** The Kafka catalogs the session has. */
+  get catalogNames(): string[] {
+    return this.statements.filter((s) => s.database === undefined).map((s) => s.catalog);
+  }
 
   /** Whether the session has a table for the topic. */
   has(db: VisibleDatabase, table: string): boolean {
@@ -218,9 +237,17 @@ export function catalogPlace(catalog: string, database?: string, table?: string)
   return `Kafka catalog '${catalog}'`;
 }
 
+/** What a listing's failure says; an unexpected one is said too, so that it fails only what needs the listing. */
 function failure(err: unknown): string {
   if (err instanceof KafkaClusterError || err instanceof RegistryError || err instanceof Unmappable) return err.message;
-  throw err;
+  return `it could not be listed (${(err as Error).name}: ${(err as Error).message})`;
+}
+
+/** A database's tables, or why there are none: its Kafka cluster's failure or its registry's. */
+interface Listing {
+  kafka?: string;
+  registry?: string;
+  tables: ({ table: string; sql: string } | { table: string; problem: string })[];
 }
 
 /** The Kafka catalogs environments see. */
@@ -261,9 +288,10 @@ export class KafkaCatalogs {
 
   /**
    * The catalogs of a session for statements `texts`: every visible catalog and database, and the
-   * tables the texts name (every table when `allTables`, for SHOW).
+   * tables the texts name (every table when `allTables`, for SHOW) in the catalogs they name or
+   * that is `current`.
    */
-  async forSession(environmentId: string, texts: string[], allTables: boolean): Promise<SessionCatalogs> {
+  async forSession(environmentId: string, texts: string[], allTables: boolean, current: { catalog?: string } = {}): Promise<SessionCatalogs> {
     const { databases, catalogs, secrets } = await this.visible(environmentId);
     const redactor = Redactor.of(secrets);
     if (catalogs.length === 0) return new SessionCatalogs([], [], redactor);
@@ -278,7 +306,9 @@ export class KafkaCatalogs {
         sql: `CREATE CATALOG ${quoted(catalog)} WITH ('type' = 'generic_in_memory'${first ? `, 'default-database' = '${first.replace(/'/g, "''")}'` : ''})`,
       });
     }
-    const tables = await Promise.all(databases.map((db) => this.tablesOf(db, allTables ? undefined : names)));
+    // only the catalogs the statement names or is in are listed: a slow cluster elsewhere does not hold it up
+    const listed = (db: VisibleDatabase) => names.has(db.catalog.toLowerCase()) || current.catalog === db.catalog;
+    const tables = await Promise.all(databases.map((db) => (listed(db) ? this.tablesOf(db, allTables ? undefined : names) : Promise.resolve<Listing>({ tables: [] }))));
     const unlisted = new Set<string>();
     databases.forEach((db, i) => {
       statements.push({ catalog: db.catalog, database: db.database, sql: `CREATE DATABASE IF NOT EXISTS ${quoted(db.catalog)}.${quoted(db.database)}` });
@@ -307,7 +337,7 @@ export class KafkaCatalogs {
    * A database's tables, or why there are none: its Kafka cluster's failure (`kafka`) or its
    * catalog's registry's (`registry`), each said once.
    */
-  private async tablesOf(db: VisibleDatabase, names: Set<string> | undefined): Promise<{ kafka?: string; registry?: string; tables: ({ table: string; sql: string } | { table: string; problem: string })[] }> {
+  private async tablesOf(db: VisibleDatabase, names: Set<string> | undefined): Promise<Listing> {
     const [topics, subjects] = await Promise.allSettled([
       this.topics.get(fingerprint(db.kafka), () => listTopics(db.kafka)),
       this.subjects.get(fingerprint(db.registry), async () => new Set(await this.registry(db).subjects())),

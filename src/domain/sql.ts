@@ -32,9 +32,9 @@ export interface SqlShape {
 // ---------------------------------------------------------------------------------------------
 // Lexer
 
-type TokenType = 'word' | 'number' | 'string' | 'quoted' | 'symbol' | 'semicolon' | 'hintStart' | 'hintEnd';
+export type TokenType = 'word' | 'number' | 'string' | 'quoted' | 'symbol' | 'semicolon' | 'hintStart' | 'hintEnd';
 
-interface Token {
+export interface Token {
   type: TokenType;
   /** The token's text; upper-cased for words. */
   value: string;
@@ -91,6 +91,11 @@ function literalEnd(sql: string, open: number, backslash: boolean): number | und
     }
   }
   return end;
+}
+
+/** The text's tokens as Flink's lexer reads them (comments and whitespace dropped), as far as it lexes. */
+export function sqlTokens(sql: string): Token[] {
+  return lex(sql).tokens;
 }
 
 /** Splits the text into tokens, dropping whitespace and comments. */

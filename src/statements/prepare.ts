@@ -10,6 +10,7 @@ import type { Store } from '../store/index.js';
 import type { Statement } from '../store/statements.js';
 import { Unmappable } from '../catalogs/avro.js';
 import { createTopicTable, dropTopicTable, isDdlFailure, layoutOf, layoutQueries, mayChange, tableChange, type TableChange } from '../catalogs/ddl.js';
+import { TopicExists } from '../catalogs/kafka.js';
 import { catalogPlace, SessionCatalogs } from '../catalogs/view.js';
 import type { StatementEngine } from './engine.js';
 import { cmfRow, resultSchema, type CmfRow } from './rows.js';
@@ -120,11 +121,17 @@ async function applyTableChange(session: SqlSession, change: TableChange, existe
   try {
     if (change.action === 'create' && !existed) {
       const queries = layoutQueries(db, table);
-      const described = await session.run(queries.describe);
-      const created = await session.run(queries.showCreate);
-      await createTopicTable(db, table, layoutOf(described.rows.map((r) => r.fields), String(created.rows[0]?.fields[0] ?? '')));
+      // read as Flink says it (masking would garble a column named like a secret's username); the table holds no secret
+      const described = await session.run(queries.describe, undefined, { unmasked: true });
+      const created = await session.run(queries.showCreate, undefined, { unmasked: true });
+      try {
+        await createTopicTable(db, table, layoutOf(described.rows.map((r) => r.fields), String(created.rows[0]?.fields[0] ?? '')));
+      } catch (err) {
+        // IF NOT EXISTS of a topic the listing did not show yet
+        if (!(change.lenient && err instanceof TopicExists)) throw err;
+      }
     } else if (change.action === 'drop' && existed) {
-      await dropTopicTable(db, table);
+      await dropTopicTable(db, table, catalogs.databases.filter((d) => d.catalog === db.catalog && d.database !== db.database));
     }
     return undefined;
   } catch (err) {
@@ -225,7 +232,7 @@ export class StatementPreparer {
 export async function sessionCatalogs(engine: StatementEngine, environmentId: string, spec: StatementSpec, entries: EnvironmentCatalogEntry[]): Promise<SessionCatalogs> {
   if (!engine.catalogs) return SessionCatalogs.none;
   const shape = sqlShape(spec.statement);
-  return engine.catalogs.forSession(environmentId, [shape.text, ...entries.map((e) => e.statement)], shape.keyword === 'SHOW');
+  return engine.catalogs.forSession(environmentId, [shape.text, ...entries.map((e) => e.statement)], shape.keyword === 'SHOW', currentCatalog(spec));
 }
 
 /**

@@ -3,6 +3,7 @@ import { isObject } from '../domain/objects.js';
 import { FlinkError } from '../flink/rest.js';
 import type { ColumnInfo, RowDataJson, SqlGatewayClient } from '../flink/sqlGateway.js';
 import type { Logger } from '../log.js';
+import { refusalFor } from '../catalogs/guard.js';
 import { catalogPlace, Redactor, SessionCatalogs } from '../catalogs/view.js';
 import type { StatementSpec } from '../schemas/statement.js';
 import type { EnvironmentCatalogEntry } from '../store/catalogEntries.js';
@@ -116,11 +117,11 @@ export class SqlSession {
    * Runs a statement to its end and returns every row (DDL and metadata answer at once). Flink's
    * refusal is a SqlRefused with its message; a gateway that cannot be reached is a FlinkError.
    */
-  async run(sql: string, executionConfig?: Record<string, string>): Promise<SessionResult> {
+  async run(sql: string, executionConfig?: Record<string, string>, options: { unmasked?: boolean } = {}): Promise<SessionResult> {
     try {
       const operation = await this.gateway.executeStatement(this.handle, sql, { executionConfig });
       const result = await this.collect(operation);
-      if (!this.redactor.empty) result.rows = result.rows.map((row) => ({ ...row, fields: row.fields.map((f) => this.redactValue(f)) }));
+      if (!this.redactor.empty && !options.unmasked) result.rows = result.rows.map((row) => ({ ...row, fields: row.fields.map((f) => this.redactValue(f)) }));
       return result;
     } catch (err) {
       if (err instanceof SqlRefused) throw new SqlRefused(this.redactor.redact(err.message));
@@ -217,8 +218,8 @@ export class SqlSessions {
 
   /**
    * Opens a session with `properties`; creates the environment's Kafka catalogs in it (a part Flink
-   * refuses becomes one of the catalogs' problems); fails with the problem the statement `text`
-   * runs into, if any; replays the environment's catalog entries, each in the catalog and database
+   * refuses becomes one of the catalogs' problems); refuses a statement `text` that would misuse a
+   * Kafka catalog (guard.ts) and fails one that runs into a catalog's problem; replays the environment's catalog entries, each in the catalog and database
    * it ran in (an entry that no longer runs is skipped and logged: it fails in every session alike);
    * and makes the statement's catalog and database current. A failure closes the session again.
    */
@@ -240,7 +241,9 @@ export class SqlSessions {
           catalogs.problems.push({ ...part, message: `${catalogPlace(part.catalog, part.database, part.table)}: Flink refused it: ${err.message}` });
         }
       }
-      const problem = catalogs.problemFor([text, ...entries.map((e) => e.statement)], current);
+      const refused = refusalFor(text, catalogs.catalogNames, current, home.catalog);
+      if (refused) throw new SqlRefused(refused);
+      const problem = catalogs.problemFor([text], current);
       if (problem) throw new SqlRefused(problem);
       let at: Position | undefined = home;
       for (const entry of entries) {

@@ -288,3 +288,41 @@ describe('a schema registry that does not answer', () => {
     }
   });
 });
+
+describe('a schema registry URL with credentials, and a server that is no registry', () => {
+  it('sends the URL\'s user info as basic auth and never shows it', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const connection = registryConnection({ 'schema.registry.url': `http://sr-user:S3cret%40Pass@127.0.0.1:${port}/` });
+      expect(connection.url).toBe(`http://127.0.0.1:${port}`);
+      expect(connection.headers.authorization).toBe(`Basic ${Buffer.from('sr-user:S3cret@Pass').toString('base64')}`);
+      // a login page answering 200 is a clear RegistryError, not a crash
+      const failure = await new SchemaRegistryClient(connection).subjects().catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(RegistryError);
+      expect((failure as Error).message).toBe(`the schema registry at http://127.0.0.1:${port} answered GET /subjects with a body that is not JSON: is http://127.0.0.1:${port} its Confluent-compatible API?`);
+      expect((failure as Error).message).not.toContain('S3cret');
+      expect(seen[0]).toBe(connection.headers.authorization);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('refuses JSON of the wrong shape', async () => {
+    const server = http.createServer((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(req.url === '/subjects' ? '{}' : '{"id":1}'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const client = new SchemaRegistryClient(registryConnection({ 'schema.registry.url': url }));
+      await expect(client.subjects()).rejects.toThrow('answered GET /subjects with a body of the wrong shape');
+      await expect(client.latest('orders-value')).rejects.toThrow('answered GET /subjects/orders-value/versions/latest with a body of the wrong shape');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Unmappable } from '../../src/catalogs/avro.js';
-import { layoutOf, mayChange, tableChange } from '../../src/catalogs/ddl.js';
+import { layoutOf, mayChange, tableChange, topicConfigs } from '../../src/catalogs/ddl.js';
 import type { VisibleDatabase } from '../../src/catalogs/view.js';
 
 /**
@@ -226,5 +226,23 @@ describe('the options of a table with a comment', () => {
       ['c', 'STRING', true, null, null, null],
     ];
     expect(layoutOf(described, 'CREATE TABLE `t` (\n  `a)b` INT NOT NULL,\n  `c` STRING\n)\nDISTRIBUTED BY HASH(`a)b`) INTO 3 BUCKETS\n').keys).toEqual(['a)b']);
+  });
+});
+
+describe("a table's kafka.* options as topic settings", () => {
+  it('converts durations, sizes and policies to what Kafka takes', () => {
+    expect(topicConfigs('t', { primaryKey: false, options: { 'kafka.retention.time': '7 d', 'kafka.retention.size': '100 mb', 'kafka.max-message-size': '2048', 'kafka.cleanup-policy': 'delete-compact' } })).toEqual({
+      'cleanup.policy': 'compact,delete',
+      'retention.ms': String(7 * 86_400_000),
+      'retention.bytes': String(100 * 1024 * 1024),
+      'max.message.bytes': '2048',
+    });
+    expect(topicConfigs('t', { primaryKey: true, options: {} })).toEqual({ 'cleanup.policy': 'compact' });
+    expect(topicConfigs('t', { primaryKey: false, options: { 'kafka.retention.time': '12 h' } })).toEqual({ 'cleanup.policy': 'delete', 'retention.ms': String(12 * 3_600_000) });
+  });
+
+  it('refuses what Kafka would not take', () => {
+    expect(() => topicConfigs('t', { primaryKey: false, options: { 'kafka.retention.time': 'a week' } })).toThrow("'kafka.retention.time' of 't' must be a duration");
+    expect(() => topicConfigs('t', { primaryKey: false, options: { 'kafka.cleanup-policy': 'forever' } })).toThrow("'kafka.cleanup-policy' of 't' must be delete, compact or delete-compact");
   });
 });

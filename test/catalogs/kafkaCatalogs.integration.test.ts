@@ -489,6 +489,24 @@ describe('Kafka catalogs on a real broker and registry', () => {
     expect(moved.status.detail).toContain(`Kafka catalog '${CATALOG}' database 'writable': the Kafka cluster at 127.0.0.1:${closed}: it cannot be reached`);
   });
 
+  it('refuses what would send a catalog\'s credentials elsewhere or change the catalog for one environment only', async () => {
+    if (!drey) return;
+    const hint = await post(ENV, 'select-elsewhere', "SELECT * FROM orders /*+ OPTIONS('properties.bootstrap.servers'='127.0.0.1:1') */", SECURE);
+    expect([hint.status.phase, hint.status.detail]).toEqual([
+      'FAILED',
+      "Where Kafka catalogs are visible, OPTIONS hints may set only scan.* and sink.* options, not 'properties.bootstrap.servers': a table's connection options carry the catalog's credentials.",
+    ]);
+    const alter = await post(ENV, 'alter-hidden', "-- looks harmless\nALTER TABLE orders SET ('properties.bootstrap.servers' = '127.0.0.1:1')", SECURE);
+    expect(alter.status.phase).toBe('FAILED');
+    expect(alter.status.detail).toContain('ALTER TABLE');
+    const dropDb = await post(ENV, 'drop-database', `DROP DATABASE ${CATALOG}.secure CASCADE`);
+    expect(dropDb.status.detail).toBe(`In Kafka catalog '${CATALOG}' drey runs only CREATE TABLE and DROP TABLE (a table is a topic with its subjects), not DROP DATABASE; create other objects in the default catalog.`);
+    const like = await post(ENV, 'copy-orders', `CREATE TABLE copied LIKE ${CATALOG}.secure.orders`);
+    expect(like.status.detail).toContain('would copy the Kafka catalog table');
+    // nothing of it stayed: the orders table is still there, in every new session
+    expect((await answer(ENV, 'show-tables-after', 'SHOW TABLES')).flat()).toContain('orders');
+  });
+
   it('never shows a secret value: not in SHOW CREATE TABLE, responses, exceptions, drey\'s log or Flink\'s logs', async () => {
     if (!drey) return;
     const shown = await answer(ENV, 'show-create-orders', 'SHOW CREATE TABLE orders');

@@ -152,11 +152,15 @@ describe('a topic as a table', () => {
     ['an Avro long', subject('orders-key', { type: 'long' })],
     ['a JSON schema', subject('orders-key', { type: 'object', properties: { id: { type: 'integer' } } }, 'JSON')],
     ['a record with references', subject('orders-key', record('OrderKey', [{ name: 'id', type: 'long' }]), 'AVRO', [{ name: 'x', subject: 'x', version: 1 }])],
-  ])('reads a key subject holding %s as the raw key', (_what, key) => {
+  ])('leaves out a key subject holding %s: its framed bytes are no raw key, and a raw write would break its consumers', (_what, key) => {
     const { lines, options } = partsOf(tableDdl(topicTable({ key })));
-    expect(lines[0]).toBe('`key` BYTES');
-    expect(options).toMatchObject({ 'key.fields': 'key', 'key.format': 'raw' });
-    expect(Object.keys(options).filter((k) => k.startsWith('key.avro-confluent'))).toEqual([]);
+    expect(lines.some((l) => l.startsWith('`key`'))).toBe(false);
+    expect(Object.keys(options).filter((k) => k.startsWith('key.') || k === 'value.fields-include')).toEqual([]);
+  });
+
+  it('refuses a compacted topic whose key subject is not an Avro record: its upsert table needs key columns', () => {
+    const key = subject('orders-key', { type: 'long' });
+    expect(() => tableDdl(topicTable({ key, topic: { name: 'orders', compacted: true } }))).toThrow("the key subject 'orders-key' is not an Avro record");
   });
 
   it.each([

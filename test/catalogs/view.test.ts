@@ -162,3 +162,23 @@ describe('masking values with a colon', () => {
     expect(redactor.redact('broker.internal:9092 and port 9092')).toBe('**** and port 9092');
   });
 });
+
+describe('masking secret values as Flink and clients write them', () => {
+  it("masks a value with its single quotes doubled, as Flink's SHOW CREATE TABLE writes it", () => {
+    const jaas = `org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="pa'ss-w0rd";`;
+    const redactor = Redactor.of({ creds: { 'sasl.jaas.config': jaas } });
+    const shown = `'properties.sasl.jaas.config' = '${jaas.replace('org.apache.kafka', 'org.apache.flink.kafka.shaded.org.apache.kafka').replace(/'/g, "''")}'`;
+    expect(redactor.redact(shown)).toBe("'properties.sasl.jaas.config' = '****'");
+    expect(redactor.redact("password pa''ss-w0rd and pa'ss-w0rd")).toBe('password **** and ****');
+  });
+
+  it("masks a URL's user info and the URL as clients print it", () => {
+    const redactor = Redactor.of({ sr: { 'schema.registry.url': 'https://sr-user:S3cretPass@host:8081/' } });
+    expect(redactor.redact('at https://sr-user:S3cretPass@host:8081 (x); S3cretPass')).toBe('at **** (x); ****');
+  });
+
+  it('masks setting words only where they stand alone, so that other words stay readable', () => {
+    const redactor = Redactor.of({ kafka: { 'sasl.mechanism': 'PLAIN', 'security.protocol': 'SASL_SSL' } });
+    expect(redactor.redact('EXPLAIN uses PLAIN over SASL_SSL, not SASL_PLAINTEXT')).toBe('EXPLAIN uses **** over ****, not SASL_PLAINTEXT');
+  });
+});
