@@ -191,7 +191,10 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
     const broker = kafka;
     kafkaInfo = broker
       ? {
-          local: 'running',
+          // read when served: a broker or registry that died says so
+          get local() {
+            return broker.running ? 'running' : 'exited (see its logs)';
+          },
           version: broker.broker.distribution.version,
           bootstrapServers: broker.bootstrapServers,
           schemaRegistry: broker.registryUrl,

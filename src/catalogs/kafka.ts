@@ -30,8 +30,9 @@ function jaasCredentials(jaas: string): { username: string; password: string } |
 
 /**
  * kafkajs settings for Kafka client properties: `bootstrap.servers`, `security.protocol`
- * (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) and `sasl.mechanism` PLAIN or SCRAM-SHA-256/512 with
- * `sasl.jaas.config`'s username and password. Other mechanisms are refused with the reason.
+ * (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; a PEM `ssl.truststore.certificates` as the CA) and
+ * `sasl.mechanism` PLAIN or SCRAM-SHA-256/512 with `sasl.jaas.config`'s username and password.
+ * Other mechanisms are refused with the reason.
  */
 export function kafkaClientConfig(config: Record<string, string>, timeoutMs = 10_000): KafkaConfig {
   const brokers = (config['bootstrap.servers'] ?? '')
@@ -51,10 +52,13 @@ export function kafkaClientConfig(config: Record<string, string>, timeoutMs = 10
     if (!credentials) throw new KafkaClusterError('its sasl.jaas.config names no username and password');
     sasl = { mechanism: mechanism.toLowerCase() as 'plain', ...credentials };
   }
+  // a PEM trust store given inline (ssl.truststore.type PEM) is the CA; otherwise the system's CAs
+  const pem = (config['ssl.truststore.type'] ?? '').toUpperCase() === 'PEM' ? config['ssl.truststore.certificates'] : undefined;
+  const ssl = protocol.endsWith('SSL') ? (pem ? { ca: [pem] } : true) : false;
   return {
     clientId: 'drey',
     brokers,
-    ssl: protocol.endsWith('SSL'),
+    ssl,
     ...(sasl ? { sasl } : {}),
     connectionTimeout: Math.min(timeoutMs, 5_000),
     requestTimeout: timeoutMs,

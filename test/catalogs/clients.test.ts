@@ -326,3 +326,12 @@ describe('a schema registry URL with credentials, and a server that is no regist
     }
   });
 });
+
+describe('a PEM trust store in a Kafka connection config', () => {
+  it('is the CA of the TLS connection; without one, the system CAs are', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+    expect(kafkaClientConfig({ 'bootstrap.servers': 'a:9093', 'security.protocol': 'SSL', 'ssl.truststore.type': 'PEM', 'ssl.truststore.certificates': pem }).ssl).toEqual({ ca: [pem] });
+    expect(kafkaClientConfig({ 'bootstrap.servers': 'a:9093', 'security.protocol': 'SSL' }).ssl).toBe(true);
+    expect(kafkaClientConfig({ 'bootstrap.servers': 'a:9092', 'ssl.truststore.type': 'PEM', 'ssl.truststore.certificates': pem }).ssl).toBe(false);
+  });
+});
