@@ -28,7 +28,7 @@ import type { Store } from '../store/index.js';
 import { catalogSecretId, environmentsWithAccess } from './catalogAccess.js';
 import { metadataOut, withEnvelope } from './envelope.js';
 import { Conflict, NotFound, Unprocessable } from './errors.js';
-import { catalogDatabaseFields, databaseSpec, kafkaDatabases } from './kafkaDatabases.js';
+import { catalogDatabaseFields, databaseSpec, kafkaDatabases, sameFields } from './kafkaDatabases.js';
 import { isObject, type JsonObject } from './objects.js';
 import { pageBody, type PageRequest } from './paging.js';
 import { retryOnRace } from './retry.js';
@@ -79,7 +79,8 @@ function newCatalogDatabase(entry: KafkaClusterEntry): NewKafkaDatabase {
 /**
  * What a PUT's `kafkaClusters` does to the catalog's databases: entries become `catalog`-origin
  * databases (new ones created, changed ones updated, unchanged ones left), and `catalog`-origin
- * databases not listed go. An entry naming an `api`-origin database is a Conflict.
+ * databases not listed go. An entry naming an `api`-origin database is left alone when it says what
+ * that database holds (a GET sent back), and a Conflict when it would change it.
  */
 function changesFor(catalog: CatalogWithDatabases, entries: KafkaClusterEntry[] | undefined): DatabaseChanges {
   const changes: DatabaseChanges = { create: [], update: [], remove: [] };
@@ -92,6 +93,9 @@ function changesFor(catalog: CatalogWithDatabases, entries: KafkaClusterEntry[] 
       continue;
     }
     if (current.origin !== 'catalog') {
+      // what a GET showed of it, sent back unchanged (a GitOps round trip), leaves it alone
+      const spec = { ...(isObject(current.spec) ? current.spec : {}), ...databaseSpec(entry) };
+      if (JSON.stringify(spec) === JSON.stringify(current.spec)) continue;
       throw new Conflict(
         `Kafka database '${current.name}' of catalog '${catalog.name}' was created through its databases API; ` +
           `spec.kafkaClusters cannot replace it: leave it out of spec.kafkaClusters, and change it at /cmf/api/v1/catalogs/kafka/${catalog.name}/databases/${current.name}`,
@@ -148,7 +152,11 @@ export function catalogs(store: Store) {
       const fields = fieldsOf(post);
       await retryOnRace(async () => {
         const current = await requireCatalog(name);
-        return store.catalogs.update(current, fields, changesFor(current, entries), now());
+        const changes = changesFor(current, entries);
+        // a PUT of what is stored (a GitOps re-apply) writes nothing
+        const same = sameFields(current, fields);
+        if (same && changes.create.length + changes.update.length + changes.remove.length === 0) return undefined;
+        return store.catalogs.update(current, fields, changes, now());
       });
     },
 

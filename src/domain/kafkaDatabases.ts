@@ -13,7 +13,7 @@ import type { Store } from '../store/index.js';
 import { catalogSecretId, databaseSecretId, environmentsWithAccess } from './catalogAccess.js';
 import { metadataOut, withEnvelope } from './envelope.js';
 import { NotFound, Unprocessable } from './errors.js';
-import type { JsonObject } from './objects.js';
+import { canonicalJson, type JsonObject } from './objects.js';
 import { pageBody, type PageRequest } from './paging.js';
 import { retryOnRace } from './retry.js';
 import { now } from './time.js';
@@ -25,6 +25,12 @@ const validateUpdate = compileValidator<KafkaDatabaseUpdateBody>(kafkaDatabaseUp
 export interface KafkaClusterConnection {
   connectionConfig: Record<string, string>;
   connectionSecretId?: string;
+}
+
+/** Whether a row already holds these API-owned fields. */
+export function sameFields(row: { apiVersion: string; kind: string; labels: unknown; annotations: unknown; spec: unknown }, fields: { apiVersion: string; kind: string; labels: unknown; annotations: unknown; spec: unknown }): boolean {
+  const owned = (f: typeof fields) => canonicalJson({ apiVersion: f.apiVersion, kind: f.kind, labels: f.labels ?? null, annotations: f.annotations ?? null, spec: f.spec });
+  return owned(row) === owned(fields);
 }
 
 /** A database's spec as stored: the contract's fields in the contract's order, nothing else. */
@@ -103,7 +109,12 @@ export function kafkaDatabases(store: Store) {
       }
       const catalog = await requireCatalog(catName);
       const fields = fieldsOf(post);
-      await retryOnRace(async () => store.catalogs.databases.update(await requireDatabase(catalog, name), fields, now()));
+      await retryOnRace(async () => {
+        const current = await requireDatabase(catalog, name);
+        // a PUT of what is stored (a GitOps re-apply) writes nothing
+        if (sameFields(current, fields)) return undefined;
+        return store.catalogs.databases.update(current, fields, now());
+      });
     },
 
     async get(catName: string, name: string): Promise<JsonObject> {

@@ -186,6 +186,14 @@ describe('updating a catalog (CMF 2.1 PUT)', () => {
     expect(await rows()).toBe(before);
   });
 
+  it('a catalog read with GET and PUT back unchanged is 200 and changes nothing, databases made through /databases included', async () => {
+    const got = (await api.get(`${CATALOGS}/cat-put`)).body;
+    expect(got.spec.kafkaClusters.map((k: any) => k.databaseName)).toContain('api-db');
+    const before = await rows();
+    expect((await api.put(`${CATALOGS}/cat-put`, { apiVersion: got.apiVersion, kind: got.kind, metadata: { name: got.metadata.name }, spec: got.spec })).status).toBe(200);
+    expect(await rows()).toBe(before);
+  });
+
   it('PUT whose metadata.name disagrees with the path is 422, and of a missing catalog 404; neither changes anything', async () => {
     const before = await rows();
     const mismatch = await api.put(`${CATALOGS}/cat-put`, catalog20('other-cat', ['kafka-five']));
