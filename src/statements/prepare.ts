@@ -226,8 +226,9 @@ export class StatementPreparer {
 }
 
 /**
- * The Kafka catalogs a statement's session holds in its environment: the tables its text and the
- * environment's catalog entries name (every table for SHOW).
+ * The Kafka catalogs a statement's session holds in its environment: every catalog and database it
+ * sees, and in the catalogs the statement (or an environment catalog entry) names or is in, the
+ * tables they name (every table for SHOW).
  */
 export async function sessionCatalogs(engine: StatementEngine, environmentId: string, spec: StatementSpec, entries: EnvironmentCatalogEntry[]): Promise<SessionCatalogs> {
   if (!engine.catalogs) return SessionCatalogs.none;
