@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { isAlive } from './processes.js';
 
 /**
  * What the local distributions (Flink, Kafka, the schema registry) share: running Maven, a pom that
@@ -80,15 +81,6 @@ export function lastLines(output: string, lines = 8): string {
   return output.trim().split('\n').slice(-lines).join('\n');
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Holds `<dir>.lock` while `work` runs, so that concurrent drey processes fetch the jars once. */
 export async function withLock<T>(lock: string, work: () => Promise<T>, isDone: () => boolean): Promise<T | undefined> {
   for (;;) {
@@ -103,7 +95,7 @@ export async function withLock<T>(lock: string, work: () => Promise<T>, isDone: 
       } catch {
         // the holder has not written its pid yet
       }
-      if (Number.isFinite(holder) && !alive(holder)) rmSync(lock, { recursive: true, force: true });
+      if (Number.isFinite(holder) && !isAlive(holder)) rmSync(lock, { recursive: true, force: true });
       else await sleep(500);
       if (isDone()) return undefined;
     }

@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isAlive } from '../local/processes.js';
 
 /** Where to log what the embedded server says. */
 export interface EmbeddedPostgresLog {
@@ -103,21 +104,13 @@ async function stopLeftover(pgData: string, log: EmbeddedPostgresLog): Promise<v
   if (!existsSync(pidFile)) return;
   const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0) return;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return;
-  }
+  if (!isAlive(pid)) return;
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   if (!cmdline.includes('postgres')) return;
   log.warn('stopping an embedded PostgreSQL left running by an earlier drey', { pid });
   process.kill(pid, 'SIGINT');
   for (let i = 0; i < 200; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
+    if (!isAlive(pid)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   process.kill(pid, 'SIGKILL');

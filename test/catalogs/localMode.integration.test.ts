@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { eventually, startDrey, type TestDrey } from '../support/drey.js';
+import { isAlive } from '../../src/local/processes.js';
 import { environment, sqlComputePool } from '../support/fixtures.js';
 import { testJavaTools, TEST_FLINK_CACHE } from '../support/flink.js';
 import { TEST_KAFKA_CACHE } from '../support/kafka.js';
@@ -112,14 +113,6 @@ describe('local mode with Kafka', () => {
     expect(pids.length).toBeGreaterThanOrEqual(2);
     await drey.stop();
     drey = undefined;
-    const alive = pids.filter((pid) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    expect(alive).toEqual([]);
+    expect(pids.filter(isAlive)).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/log.js';
 import { startTestFlink, TEST_FLINK_CACHE, type TestFlink } from '../support/flink.js';
 import { freshDatabase } from '../support/db.js';
 import { ROOT, startDrey, stopDrey } from '../support/process.js';
+import { isAlive } from '../../src/local/processes.js';
 
 let flink: TestFlink | undefined;
 
@@ -19,15 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await flink?.stop();
 }, 60_000);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function json(url: string): Promise<Record<string, unknown>> {
   const res = await fetch(url);
@@ -83,12 +75,12 @@ describe('local Flink from Maven Central', () => {
     });
     const { pids, rest } = JSON.parse(line) as { pids: number[]; rest: string };
     expect(pids).toHaveLength(3);
-    expect(pids.every(alive)).toBe(true);
+    expect(pids.every(isAlive)).toBe(true);
     expect((await fetch(`${rest}/overview`)).status).toBe(200);
     child.kill('SIGKILL');
     const deadline = Date.now() + 30_000;
-    while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-    expect(pids.filter(alive)).toEqual([]);
+    while (pids.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(pids.filter(isAlive)).toEqual([]);
     // the logs stay behind for whoever wants to know what happened
     for (const name of ['jobmanager', 'taskmanager-0', 'sql-gateway']) {
       const log = path.join(workDir, 'log', `${name}.log`);

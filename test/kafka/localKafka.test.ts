@@ -11,7 +11,9 @@ import { LocalRegistry, registryProperties, type LocalRegistryOptions } from '..
 import { LocalKafkaStack } from '../../src/kafka/local/stack.js';
 import { PortInUse } from '../../src/local/ports.js';
 import { createLogger } from '../../src/log.js';
-import { kafkaJavaTools, startTestKafka, TEST_KAFKA_CACHE, type TestKafka } from '../support/kafka.js';
+import { testJavaTools } from '../support/flink.js';
+import { startTestKafka, TEST_KAFKA_CACHE, type TestKafka } from '../support/kafka.js';
+import { isAlive } from '../../src/local/processes.js';
 
 /**
  * A real Kafka broker and a real schema registry started by drey's launcher, driven with the same
@@ -33,15 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await kafka?.stop();
 }, 60_000);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function client(brokers: string, sasl?: SASLOptions): InstanceType<typeof Kafka> {
   const config: KafkaConfig = { clientId: 'drey-test', brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 2 } };
@@ -208,7 +201,7 @@ describe('local Kafka from Maven Central', () => {
 
   it('fetches the jars once: resolving the distribution again reuses the cache', async () => {
     if (!kafka) return;
-    const tools = kafkaJavaTools()!;
+    const tools = testJavaTools('Kafka')!;
     const again = await ensureKafkaDistribution({ cacheDir: TEST_KAFKA_CACHE, mvn: tools.mvn, log: createLogger('warn') });
     expect(again.fetched).toBe(false);
     expect(again.home).toBe(kafka.stack.broker.distribution.home);
@@ -226,9 +219,9 @@ describe('local Kafka from Maven Central', () => {
     if (!kafka) return;
     const pids = kafka.stack.pids;
     expect(pids).toHaveLength(2);
-    expect(pids.every(alive)).toBe(true);
+    expect(pids.every(isAlive)).toBe(true);
     await kafka.stop();
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(isAlive)).toEqual([]);
     expect(kafka.stack.running).toBe(false);
   }, 60_000);
 });
@@ -252,7 +245,7 @@ describe('starting local Kafka when something is in the way', () => {
     ['broker', (options: Omit<LocalRegistryOptions, 'port'>, port: number) => LocalKafka.start({ ...options, ports: { plaintext: port } })],
     ['registry', (options: Omit<LocalRegistryOptions, 'port'>, port: number) => LocalRegistry.start({ ...options, port })],
   ])('reports a taken %s port as PortInUse, and leaves no process behind', async (_which, start) => {
-    const tools = kafkaJavaTools();
+    const tools = testJavaTools('Kafka');
     if (!tools) return;
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
@@ -267,7 +260,7 @@ describe('starting local Kafka when something is in the way', () => {
   }, 120_000);
 
   it('takes free ports instead of taken preferred ones, and says which', async () => {
-    const tools = kafkaJavaTools();
+    const tools = testJavaTools('Kafka');
     if (!tools) return;
     const blockers = [net.createServer(), net.createServer()];
     await Promise.all(blockers.map((b) => new Promise<void>((resolve) => b.listen(0, '127.0.0.1', resolve))));
@@ -289,7 +282,7 @@ describe('starting local Kafka when something is in the way', () => {
   }, 180_000);
 
   it('leaves nothing running when one half cannot start: the registry goes when the broker fails', async () => {
-    const tools = kafkaJavaTools();
+    const tools = testJavaTools('Kafka');
     if (!tools) return;
     const workDir = mkdtempSync(path.join(os.tmpdir(), 'drey-kafka-half-'));
     await expect(

@@ -30,13 +30,13 @@ export interface TestFlink {
 }
 
 /**
- * Java and Maven for the Flink tests, or undefined after saying loudly what is missing (a skip);
+ * Java and Maven for the tests of real `what` (Flink, Kafka), or undefined after saying loudly what is missing (a skip);
  * in CI a missing one is a failure instead.
  */
-export function testJavaTools(): JavaTools | undefined {
+export function testJavaTools(what = 'Flink'): JavaTools | undefined {
   const tools = findJavaTools();
   if (!('missing' in tools)) return tools;
-  const message = `real Flink tests need ${tools.missing}; install a JDK 17 and Maven to run them`;
+  const message = `real ${what} tests need ${tools.missing}; install a JDK 17 and Maven to run them`;
   if (process.env.CI) throw new Error(`${message} (CI must run them)`);
   console.warn(`SKIPPED: ${message}`);
   return undefined;

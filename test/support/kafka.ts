@@ -6,7 +6,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findJavaTools, type JavaTools } from '../../src/flink/local/jvm.js';
+import { testJavaTools } from './flink.js';
 import type { SaslUsers } from '../../src/kafka/local/broker.js';
 import { LocalKafkaStack } from '../../src/kafka/local/stack.js';
 import { createLogger } from '../../src/log.js';
@@ -31,25 +31,12 @@ export interface TestKafka {
 }
 
 /**
- * Java and Maven for the Kafka tests, or undefined after saying loudly what is missing (a skip);
- * in CI a missing one is a failure instead.
- */
-export function kafkaJavaTools(): JavaTools | undefined {
-  const tools = findJavaTools();
-  if (!('missing' in tools)) return tools;
-  const message = `real Kafka tests need ${tools.missing}; install a JDK 17 and Maven to run them`;
-  if (process.env.CI) throw new Error(`${message} (CI must run them)`);
-  console.warn(`SKIPPED: ${message}`);
-  return undefined;
-}
-
-/**
  * Starts a broker (with a SASL_PLAINTEXT listener for `sasl.users` when given) and a registry on
  * free loopback ports, or returns undefined (after saying loudly what is missing) when this machine
  * has no Java or Maven. In CI a missing Java is a failure, not a skip.
  */
 export async function startTestKafka(options: { sasl?: SaslUsers } = {}): Promise<TestKafka | undefined> {
-  const tools = kafkaJavaTools();
+  const tools = testJavaTools('Kafka');
   if (!tools) return undefined;
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'drey-kafka-'));
   const stack = await LocalKafkaStack.start({ workDir, cacheDir: TEST_KAFKA_CACHE, tools, log: createLogger('warn'), ...(options.sasl ? { sasl: options.sasl } : {}) });
