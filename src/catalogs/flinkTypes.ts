@@ -50,13 +50,17 @@ class Reader {
 
   /** A back-quoted name, or a plain one. */
   name(): string {
-    this.skipSpace();
-    if (this.text[this.at] !== '`') return this.word();
+    return this.peek() === '`' ? this.quotedText() : this.word();
+  }
+
+  /** The text between the quote at the cursor and its closing one, the quote doubled standing for itself. */
+  private quotedText(): string {
+    const quote = this.text[this.at]!;
     let out = '';
     for (this.at++; this.at < this.text.length; this.at++) {
-      if (this.text[this.at] === '`') {
-        if (this.text[this.at + 1] === '`') {
-          out += '`';
+      if (this.text[this.at] === quote) {
+        if (this.text[this.at + 1] === quote) {
+          out += quote;
           this.at++;
         } else {
           this.at++;
@@ -107,20 +111,7 @@ class Reader {
 
   /** `'...'` after a ROW field: its description, which Avro keeps as `doc`. */
   description(): string | undefined {
-    if (this.peek() !== "'") return undefined;
-    let out = '';
-    for (this.at++; this.at < this.text.length; this.at++) {
-      if (this.text[this.at] === "'") {
-        if (this.text[this.at + 1] === "'") {
-          out += "'";
-          this.at++;
-        } else {
-          this.at++;
-          return out;
-        }
-      } else out += this.text[this.at];
-    }
-    throw new Unmappable(`cannot read the type '${this.text}'`);
+    return this.peek() === "'" ? this.quotedText() : undefined;
   }
 
   done(): boolean {

@@ -1,11 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../../log.js';
 import { ensureDistribution, type FlinkDistribution } from './distribution.js';
-import { FLINK_JVM_OPENS, Jvm, type JavaTools } from './jvm.js';
+import { FLINK_JVM_OPENS, Jvm, waitForJvms, type JavaTools } from './jvm.js';
 
 /**
  * Real Apache Flink on this machine: a standalone session cluster (one JobManager with its REST API
@@ -83,19 +82,11 @@ function resourceParams(tools: JavaTools, classpath: string, confDir: string, wh
   return { jvmArgs: jvmArgs.split(/\s+/).filter(Boolean), dynamic: dynamic.split(/\s+/).filter(Boolean) };
 }
 
-async function poll<T>(what: string, deadline: number, jvms: Jvm[], probe: () => Promise<T | undefined>): Promise<T> {
-  for (;;) {
-    const dead = jvms.find((j) => !j.running);
-    if (dead) throw new Error(`local Flink's ${dead.name} exited (${await dead.exited}) while waiting for ${what}:\n${dead.tail()}`);
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`local Flink: ${what} did not come up in time; logs are in ${path.dirname(jvms[0]?.logFile ?? '.')}`);
-    await sleep(250);
-  }
+function poll<T>(what: string, deadline: number, jvms: Jvm[], probe: () => Promise<T | undefined>): Promise<T> {
+  return waitForJvms(jvms, deadline, probe, {
+    exited: (dead, how) => new Error(`local Flink's ${dead.name} exited (${how}) while waiting for ${what}:\n${dead.tail()}`),
+    late: () => new Error(`local Flink: ${what} did not come up in time; logs are in ${path.dirname(jvms[0]?.logFile ?? '.')}`),
+  });
 }
 
 async function json(url: string): Promise<unknown> {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -52,6 +53,32 @@ export const FLINK_JVM_OPENS = [
     (p) => `--add-opens=java.base/${p}=ALL-UNNAMED`,
   ),
 ];
+
+/** What a wait for JVMs says when one of them exits, and when the time is up. */
+export interface WaitMessages {
+  exited(jvm: Jvm, how: string): Error;
+  late(): Error;
+}
+
+/**
+ * Polls `probe` every 250 ms until it gives a value (a probe that throws has not answered yet);
+ * fails with `messages.exited` as soon as one of `jvms` exits, and with `messages.late` once
+ * `deadline` has passed.
+ */
+export async function waitForJvms<T>(jvms: Jvm[], deadline: number, probe: () => Promise<T | undefined>, messages: WaitMessages): Promise<T> {
+  for (;;) {
+    const dead = jvms.find((j) => !j.running);
+    if (dead) throw messages.exited(dead, await dead.exited);
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch {
+      // not answering yet
+    }
+    if (Date.now() > deadline) throw messages.late();
+    await sleep(250);
+  }
+}
 
 /** What to run. */
 export interface JvmSpec {

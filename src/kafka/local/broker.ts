@@ -1,9 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import kafkajs from 'kafkajs';
-import { Jvm, type JavaTools } from '../../flink/local/jvm.js';
+import { Jvm, waitForJvms, type JavaTools } from '../../flink/local/jvm.js';
 import { lastLines, run } from '../../local/maven.js';
 import { failedToBind, freePort, PortInUse } from '../../local/ports.js';
 import type { Logger } from '../../log.js';
@@ -177,6 +176,12 @@ async function answers(bootstrap: string): Promise<boolean> {
   }
 }
 
+/** A JVM that exited before it answered: PortInUse when its log says a port it wanted was taken. */
+export function exitedBeforeAnswering(what: string, jvm: Jvm, how: string): Error {
+  const why = `${what} exited (${how}) before it answered:\n${jvm.tail()}`;
+  return failedToBind(jvm.tail(200)) ? new PortInUse(why) : new Error(why);
+}
+
 /** A running local Kafka. */
 export class LocalKafka {
   /** The PLAINTEXT listener, `127.0.0.1:<port>`. */
@@ -248,17 +253,10 @@ export class LocalKafka {
     const bootstrapServers = `127.0.0.1:${ports.plaintext}`;
     try {
       const deadline = started + (options.startTimeoutMs ?? 90_000);
-      for (;;) {
-        if (!jvm.running) {
-          const why = `local Kafka exited (${await jvm.exited}) before it answered:\n${jvm.tail()}`;
-          throw failedToBind(jvm.tail(200)) ? new PortInUse(why) : new Error(why);
-        }
-        if (await answers(bootstrapServers)) break;
-        if (Date.now() > deadline) {
-          throw new Error(`local Kafka did not answer on ${bootstrapServers} within ${Math.round((deadline - started) / 1000)} s; the last lines of ${dirs.log}:\n${jvm.tail()}`);
-        }
-        await sleep(250);
-      }
+      await waitForJvms([jvm], deadline, async () => (await answers(bootstrapServers)) || undefined, {
+        exited: (_, how) => exitedBeforeAnswering('local Kafka', jvm, how),
+        late: () => new Error(`local Kafka did not answer on ${bootstrapServers} within ${Math.round((deadline - started) / 1000)} s; the last lines of ${dirs.log}:\n${jvm.tail()}`),
+      });
     } catch (err) {
       await jvm.stop();
       throw err;

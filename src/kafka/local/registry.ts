@@ -1,10 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Jvm, type JavaTools } from '../../flink/local/jvm.js';
-import { failedToBind, freePort, PortInUse } from '../../local/ports.js';
+import { Jvm, waitForJvms, type JavaTools } from '../../flink/local/jvm.js';
+import { freePort } from '../../local/ports.js';
 import type { Logger } from '../../log.js';
-import { QUICK_START_JVM } from './broker.js';
+import { exitedBeforeAnswering, QUICK_START_JVM } from './broker.js';
 import { ensureRegistryDistribution, type RegistryDistribution } from './distribution.js';
 
 /**
@@ -102,21 +101,10 @@ export class LocalRegistry {
     });
     try {
       const deadline = started + (options.startTimeoutMs ?? 90_000);
-      for (;;) {
-        if (!jvm.running) {
-          const why = `the local schema registry exited (${await jvm.exited}) before it answered:\n${jvm.tail()}`;
-          throw failedToBind(jvm.tail(200)) ? new PortInUse(why) : new Error(why);
-        }
-        const status = await fetch(`${url}/subjects`, { signal: AbortSignal.timeout(2000) }).then(
-          (res) => res.status,
-          () => undefined,
-        );
-        if (status === 200) break;
-        if (Date.now() > deadline) {
-          throw new Error(`the local schema registry did not answer on ${url} within ${Math.round((deadline - started) / 1000)} s; the last lines of ${dirs.log}:\n${jvm.tail()}`);
-        }
-        await sleep(250);
-      }
+      await waitForJvms([jvm], deadline, async () => ((await fetch(`${url}/subjects`, { signal: AbortSignal.timeout(2000) })).status === 200 ? true : undefined), {
+        exited: (_, how) => exitedBeforeAnswering('the local schema registry', jvm, how),
+        late: () => new Error(`the local schema registry did not answer on ${url} within ${Math.round((deadline - started) / 1000)} s; the last lines of ${dirs.log}:\n${jvm.tail()}`),
+      });
     } catch (err) {
       await jvm.stop();
       throw err;
