@@ -40,65 +40,79 @@ function redact(url: string): string {
 /** Java and Maven, looked for once however many local services ask. */
 type FindJavaTools = () => JavaTools | { missing: string };
 
+/** One local service drey may start beside the simulated cluster, and what it says of it. */
+interface LocalService<T> {
+  /** e.g. `local Flink` */
+  name: string;
+  setting: 'auto' | 'on' | 'off';
+  /** The environment variable of the setting. */
+  variable: string;
+  /** Said after why Java is missing: what drey does instead, and how to get it. */
+  withoutJava: string;
+  /** Said after why it did not start: what drey does instead. */
+  withoutIt: string;
+  start(tools: JavaTools): Promise<T>;
+}
+
 /**
- * Starts real Flink for the simulated cluster when the setting and the machine allow it. Returns
- * the running Flink, or why jobs stay simulated; with `CMF_LOCAL_FLINK=on` a missing Java is fatal.
+ * Starts a local service when its setting and the machine allow it. Returns it, or why there is
+ * none; with its setting `on`, a missing Java or a failed start is fatal.
  */
-async function startLocalFlink(config: Config, javaTools: FindJavaTools, log: Logger): Promise<{ flink?: LocalFlink; simulated?: string }> {
-  if (config.localFlink === 'off') return { simulated: 'local Flink is turned off (CMF_LOCAL_FLINK=off)' };
+async function startLocal<T>(service: LocalService<T>, javaTools: FindJavaTools, log: Logger): Promise<{ running?: T; none?: string }> {
+  if (service.setting === 'off') return { none: `${service.name} is turned off (${service.variable}=off)` };
   const tools = javaTools();
   if ('missing' in tools) {
-    if (config.localFlink === 'on') throw new ConfigError(`CMF_LOCAL_FLINK=on needs ${tools.missing}`);
-    const simulated = `no local Flink: this machine lacks ${tools.missing}`;
-    log.warn(`${simulated}; the simulated cluster simulates jobs (install a JDK 17 and Maven to run them on real Flink)`);
-    return { simulated };
+    if (service.setting === 'on') throw new ConfigError(`${service.variable}=on needs ${tools.missing}`);
+    const none = `no ${service.name}: this machine lacks ${tools.missing}`;
+    log.warn(`${none}${service.withoutJava}`);
+    return { none };
   }
   try {
-    const flink = await LocalFlink.start({ workDir: path.join(config.dataDir, 'flink'), cacheDir: config.flinkCacheDir, tools, log });
-    return { flink };
+    return { running: await service.start(tools) };
   } catch (err) {
-    if (config.localFlink === 'on') throw err;
-    const simulated = `local Flink did not start: ${(err as Error).message.split('\n')[0]}`;
-    log.error(`${simulated}; the simulated cluster simulates jobs`, { error: (err as Error).message });
-    return { simulated };
+    if (service.setting === 'on') throw err;
+    const none = `${service.name} did not start: ${(err as Error).message.split('\n')[0]}`;
+    log.error(`${none}; ${service.withoutIt}`, { error: (err as Error).message });
+    return { none };
   }
+}
+
+/** Real Flink for the simulated cluster, or why jobs stay simulated. */
+function startLocalFlink(config: Config, javaTools: FindJavaTools, log: Logger): Promise<{ running?: LocalFlink; none?: string }> {
+  return startLocal(
+    {
+      name: 'local Flink',
+      setting: config.localFlink,
+      variable: 'CMF_LOCAL_FLINK',
+      withoutJava: '; the simulated cluster simulates jobs (install a JDK 17 and Maven to run them on real Flink)',
+      withoutIt: 'the simulated cluster simulates jobs',
+      start: (tools) => LocalFlink.start({ workDir: path.join(config.dataDir, 'flink'), cacheDir: config.flinkCacheDir, tools, log }),
+    },
+    javaTools,
+    log,
+  );
 }
 
 /** The well-known loopback ports local Kafka takes when they are free (the README's example catalog uses them). */
 const KAFKA_PORTS = { broker: 9092, registry: 8085 };
 
-/**
- * Starts a real Kafka broker and schema registry next to local Flink when the setting and the
- * machine allow it. Returns them, or why there are none; with `CMF_LOCAL_KAFKA=on` a missing Java
- * or a failed start is fatal.
- */
-async function startLocalKafka(config: Config, javaTools: FindJavaTools, log: Logger): Promise<{ kafka?: LocalKafkaStack; none?: string }> {
-  if (config.localKafka === 'off') return { none: 'local Kafka is turned off (CMF_LOCAL_KAFKA=off)' };
+/** A real Kafka broker and schema registry next to local Flink, or why there are none. */
+async function startLocalKafka(config: Config, javaTools: FindJavaTools, log: Logger): Promise<{ running?: LocalKafkaStack; none?: string }> {
   if (config.localKafka === 'auto' && config.localFlink === 'off') {
     return { none: 'local Kafka starts with local Flink, which is turned off (CMF_LOCAL_FLINK=off); CMF_LOCAL_KAFKA=on starts it anyway' };
   }
-  const tools = javaTools();
-  if ('missing' in tools) {
-    if (config.localKafka === 'on') throw new ConfigError(`CMF_LOCAL_KAFKA=on needs ${tools.missing}`);
-    const none = `no local Kafka: this machine lacks ${tools.missing}`;
-    log.warn(`${none} (install a JDK 17 and Maven to run a Kafka broker and a schema registry here)`);
-    return { none };
-  }
-  try {
-    const kafka = await LocalKafkaStack.start({
-      workDir: path.join(config.dataDir, 'kafka'),
-      cacheDir: config.kafkaCacheDir,
-      tools,
-      log,
-      preferredPorts: KAFKA_PORTS,
-    });
-    return { kafka };
-  } catch (err) {
-    if (config.localKafka === 'on') throw err;
-    const none = `local Kafka did not start: ${(err as Error).message.split('\n')[0]}`;
-    log.error(`${none}; drey goes on without it`, { error: (err as Error).message });
-    return { none };
-  }
+  return startLocal(
+    {
+      name: 'local Kafka',
+      setting: config.localKafka,
+      variable: 'CMF_LOCAL_KAFKA',
+      withoutJava: ' (install a JDK 17 and Maven to run a Kafka broker and a schema registry here)',
+      withoutIt: 'drey goes on without it',
+      start: (tools) => LocalKafkaStack.start({ workDir: path.join(config.dataDir, 'kafka'), cacheDir: config.kafkaCacheDir, tools, log, preferredPorts: KAFKA_PORTS }),
+    },
+    javaTools,
+    log,
+  );
 }
 
 /** A running drey and the way to stop it. */
@@ -167,11 +181,11 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
       // Flink and Kafka start side by side; when either cannot start at all, neither is kept
       const [localFlink, localKafka] = await Promise.allSettled([startLocalFlink(config, javaTools, log), startLocalKafka(config, javaTools, log)]);
       if (localFlink.status === 'fulfilled') {
-        flink = localFlink.value.flink;
-        simulatedWhy = localFlink.value.simulated;
+        flink = localFlink.value.running;
+        simulatedWhy = localFlink.value.none;
       }
       if (localKafka.status === 'fulfilled') {
-        kafka = localKafka.value.kafka;
+        kafka = localKafka.value.running;
         kafkaNone = localKafka.value.none;
       }
       if (localFlink.status === 'rejected') throw localFlink.reason;
