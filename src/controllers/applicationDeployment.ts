@@ -9,6 +9,9 @@ export const MANAGED_BY = { key: 'app.kubernetes.io/managed-by', value: 'drey' }
 export const LABELS = { environment: 'drey.dev/environment', application: 'drey.dev/application', instance: 'drey.dev/instance' } as const;
 export const ANNOTATIONS = { environment: 'drey.dev/environment', application: 'drey.dev/application', specHash: 'drey.dev/spec-hash' } as const;
 
+/** The cache index of FlinkDeployments by the `<environment>/<application>` they belong to. */
+export const BY_APPLICATION = 'application';
+
 /** The label selector matching every FlinkDeployment drey manages. */
 export const MANAGED_SELECTOR = `${MANAGED_BY.key}=${MANAGED_BY.value}`;
 

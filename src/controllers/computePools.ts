@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import { canonicalJson, isObject } from '../domain/objects.js';
 import { now } from '../domain/time.js';
+import type { DeploymentCache } from '../kube/cache.js';
 import type { FlinkDeployments } from '../kube/flinkDeployments.js';
 import type { Store } from '../store/index.js';
 import type { ComputePoolWithEnvironment } from '../store/computePools.js';
@@ -20,7 +21,10 @@ import {
 /** Options of the compute pool controller. */
 export interface ComputePoolControllerOptions {
   store: Store;
+  /** Writes go to the cluster through this. */
   deployments: FlinkDeployments;
+  /** Reads come from this. */
+  cache: DeploymentCache;
   log: Logger;
 }
 
@@ -56,19 +60,20 @@ export class ComputePoolController {
 
   /** `<environment>/<pool>` of every pool, and of stray pool clusters. */
   async keys(): Promise<string[]> {
-    return [...new Set([...(await this.options.store.computePools.keys()), ...(await sessionClusterKeys(this.options.deployments, 'computePool'))])];
+    return [...new Set([...(await this.options.store.computePools.keys()), ...(await sessionClusterKeys(this.options.cache, 'computePool'))])];
   }
 
   private async run(pool: ComputePoolWithEnvironment, owner: ClusterOwner): Promise<ReconcileResult | void> {
-    const { deployments, log } = this.options;
+    const { cache, log } = this.options;
     const env = pool.environment;
     const desired = desiredSessionCluster(env, pool, owner);
-    let live = await deployments.get(env.kubernetesNamespace, desired.metadata.name);
+    await cache.synced();
+    let live = cache.get(env.kubernetesNamespace, desired.metadata.name);
     if (live && !ownedBy(live, owner)) {
       return this.record(pool, { phase: 'FAILED', message: `FlinkDeployment ${env.kubernetesNamespace}/${desired.metadata.name} exists and is not drey's cluster for this pool.` });
     }
     if (!upToDate(desired, live)) {
-      const applied = await applySessionCluster(deployments, desired, !live, log);
+      const applied = await applySessionCluster(this.options, desired, !live, log);
       if ('refused' in applied) return this.record(pool, { phase: 'FAILED', message: `Its Flink cluster was refused: ${applied.refused}` });
       live = applied.live;
     }
@@ -83,6 +88,6 @@ export class ComputePoolController {
   }
 
   private deleteClusters(owner: ClusterOwner): Promise<ReconcileResult | undefined> {
-    return deleteSessionClusters(this.options.deployments, owner, this.options.log);
+    return deleteSessionClusters(this.options, owner, this.options.log);
   }
 }

@@ -6,10 +6,11 @@
 import type { Logger } from '../log.js';
 import { deepMerge, isObject } from '../domain/objects.js';
 import { isRefused } from '../kube/errors.js';
+import type { DeploymentCache } from '../kube/cache.js';
 import { FLINK_DEPLOYMENT, type FlinkDeployment, type FlinkDeployments } from '../kube/flinkDeployments.js';
 import type { ComputePool } from '../store/computePools.js';
 import type { Environment } from '../store/environments.js';
-import { hashOf, labelValue, MANAGED_BY, MANAGED_SELECTOR } from './applicationDeployment.js';
+import { hashOf, labelValue, MANAGED_BY } from './applicationDeployment.js';
 import { FIELD_MANAGER } from './keys.js';
 import type { ReconcileResult } from './queue.js';
 
@@ -25,6 +26,12 @@ export const SESSION_ANNOTATIONS = {
 /** What a session cluster is for. */
 export type ClusterOwner = { kind: 'statement' | 'computePool'; environment: string; name: string };
 
+/** The cache index of session clusters by owner, and how it files an owner: `<kind>:<environment>/<name>`. */
+export const BY_SESSION_OWNER = 'sessionOwner';
+export function sessionOwnerKey(owner: ClusterOwner): string {
+  return `${owner.kind}:${owner.environment}/${owner.name}`;
+}
+
 /** The longest FlinkDeployment name the operator accepts (Flink's cluster-id limit). */
 const MAX_CLUSTER_NAME = 45;
 
@@ -32,11 +39,6 @@ const MAX_CLUSTER_NAME = 45;
 export function clusterName(name: string): string {
   if (name.length <= MAX_CLUSTER_NAME) return name;
   return `${name.slice(0, MAX_CLUSTER_NAME - 9).replace(/[^a-z0-9]+$/, '')}-${hashOf(name).slice(0, 8)}`;
-}
-
-/** The label selector of an owner's session clusters. */
-export function ownerSelector(owner: ClusterOwner): string {
-  return `${MANAGED_SELECTOR},${SESSION_LABELS.environment}=${labelValue(owner.environment)},${SESSION_LABELS[owner.kind]}=${labelValue(owner.name)}`;
 }
 
 /** The owner a drey session cluster belongs to, if it carries one. */
@@ -124,11 +126,18 @@ export function ownedBy(deployment: FlinkDeployment, owner: ClusterOwner): boole
 /** What applying a session cluster came to: the cluster as stored, or the API server's refusal. */
 export type Applied = { live: FlinkDeployment } | { refused: string };
 
+/** The cluster as the controllers see it: writes through the API, reads from the cache. */
+export interface ClusterAccess {
+  deployments: FlinkDeployments;
+  cache: DeploymentCache;
+}
+
 /** Applies a session cluster (its namespace first, when it is new); a refusal is returned, anything else thrown. */
-export async function applySessionCluster(deployments: FlinkDeployments, desired: FlinkDeployment, isNew: boolean, log: Logger): Promise<Applied> {
+export async function applySessionCluster({ deployments, cache }: ClusterAccess, desired: FlinkDeployment, isNew: boolean, log: Logger): Promise<Applied> {
   try {
     if (isNew) await deployments.ensureNamespace(desired.metadata.namespace, { [MANAGED_BY.key]: MANAGED_BY.value });
     const live = await deployments.apply(desired, FIELD_MANAGER);
+    cache.observe(live);
     log.info('applied session cluster', { namespace: desired.metadata.namespace, name: desired.metadata.name });
     return { live };
   } catch (err) {
@@ -138,8 +147,9 @@ export async function applySessionCluster(deployments: FlinkDeployments, desired
 }
 
 /** Deletes an owner's session clusters; asks to come back while any are still going. */
-export async function deleteSessionClusters(deployments: FlinkDeployments, owner: ClusterOwner, log: Logger): Promise<ReconcileResult | undefined> {
-  const found = (await deployments.list(ownerSelector(owner))).filter((d) => ownedBy(d, owner));
+export async function deleteSessionClusters({ deployments, cache }: ClusterAccess, owner: ClusterOwner, log: Logger): Promise<ReconcileResult | undefined> {
+  await cache.synced();
+  const found = cache.byIndex(BY_SESSION_OWNER, sessionOwnerKey(owner));
   for (const d of found) {
     if (!d.metadata.deletionTimestamp) {
       await deployments.delete(d.metadata.namespace, d.metadata.name);
@@ -150,9 +160,8 @@ export async function deleteSessionClusters(deployments: FlinkDeployments, owner
 }
 
 /** `<environment>/<name>` of every session cluster of one kind of owner (for resyncs: strays too). */
-export async function sessionClusterKeys(deployments: FlinkDeployments, kind: ClusterOwner['kind']): Promise<string[]> {
-  return (await deployments.list(`${MANAGED_SELECTOR},${SESSION_LABELS[kind]}`)).flatMap((d) => {
-    const owner = ownerOf(d);
-    return owner?.kind === kind ? [`${owner.environment}/${owner.name}`] : [];
-  });
+export async function sessionClusterKeys(cache: DeploymentCache, kind: ClusterOwner['kind']): Promise<string[]> {
+  await cache.synced();
+  const prefix = `${kind}:`;
+  return cache.indexValues(BY_SESSION_OWNER).flatMap((k) => (k.startsWith(prefix) ? [k.slice(prefix.length)] : []));
 }

@@ -5,6 +5,7 @@ import { sqlShape, type SqlShape } from '../domain/sql.js';
 import { now } from '../domain/time.js';
 import { JobManagerClient, TERMINAL_JOB_STATES, describeStackTrace, type JobState } from '../flink/jobManager.js';
 import { FlinkError } from '../flink/rest.js';
+import type { DeploymentCache } from '../kube/cache.js';
 import type { FlinkDeployment, FlinkDeployments } from '../kube/flinkDeployments.js';
 import type { StatementSpec } from '../schemas/statement.js';
 import type { StatementEngine } from '../statements/engine.js';
@@ -38,7 +39,10 @@ export type ClusterLocator = (cluster: { namespace: string; name: string }) => C
 /** Options of the statement controller. */
 export interface StatementControllerOptions {
   store: Store;
+  /** Writes go to the cluster through this. */
   deployments: FlinkDeployments;
+  /** Reads come from this. */
+  cache: DeploymentCache;
   engine: StatementEngine;
   locate: ClusterLocator;
   log: Logger;
@@ -128,7 +132,7 @@ export class StatementController {
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const [envName, name] = splitKey(key);
     const statement = await this.options.store.statements.find(envName, name);
-    if (!statement) return deleteSessionClusters(this.options.deployments, { kind: 'statement', environment: envName, name }, this.options.log);
+    if (!statement) return deleteSessionClusters(this.options, { kind: 'statement', environment: envName, name }, this.options.log);
     const execution = executionOf(statement.execution);
     const status = statement.status as StatementStatus;
     if (statement.deletionRequestedAt) return this.teardown(statement, execution);
@@ -142,7 +146,7 @@ export class StatementController {
 
   /** Every key a resync must look at: statements that may move or hold something, and stray clusters. */
   async keys(): Promise<string[]> {
-    return [...new Set([...(await this.options.store.statements.keys()), ...(await sessionClusterKeys(this.options.deployments, 'statement'))])];
+    return [...new Set([...(await this.options.store.statements.keys()), ...(await sessionClusterKeys(this.options.cache, 'statement'))])];
   }
 
   /** Prepares a statement the API could not (the gateway was unreachable, or drey stopped meanwhile). */
@@ -171,7 +175,8 @@ export class StatementController {
     const shared = isObject(pool.spec) && pool.spec.type === 'SHARED';
     const owner: ClusterOwner = shared ? { kind: 'computePool', environment: env.name, name: pool.name } : { kind: 'statement', environment: env.name, name: statement.name };
     const name = clusterName(owner.name);
-    const deployment = await this.options.deployments.get(env.kubernetesNamespace, name);
+    await this.options.cache.synced();
+    const deployment = this.options.cache.get(env.kubernetesNamespace, name);
     const up = deployment !== undefined && ownedBy(deployment, owner) && clusterState(deployment).ready;
     return { namespace: env.kubernetesNamespace, name, owner, deployment, up };
   }
@@ -244,7 +249,7 @@ export class StatementController {
     // recorded first: a cluster applied by a controller that died before recording it is still released
     const next: Execution = execution.cluster ? execution : { ...execution, cluster: { namespace: cluster.namespace, name: cluster.name } };
     if (!upToDate(desired, deployment)) {
-      const applied = await applySessionCluster(deployments, desired, !deployment, log);
+      const applied = await applySessionCluster(this.options, desired, !deployment, log);
       if ('refused' in applied) return { ready: false, failed: true, detail: `Its Flink cluster was refused: ${applied.refused}`, execution: next };
       deployment = applied.live;
     }
@@ -503,7 +508,7 @@ export class StatementController {
       next = { ...next, session: undefined, operation: undefined };
     }
     if (next.cluster) {
-      const pending = await deleteSessionClusters(this.options.deployments, { kind: 'statement', environment: statement.environment.name, name: statement.name }, this.options.log);
+      const pending = await deleteSessionClusters(this.options, { kind: 'statement', environment: statement.environment.name, name: statement.name }, this.options.log);
       if (pending) return { status, execution: next, requeueAfterMs: pending.requeueAfterMs };
       next = { ...next, cluster: undefined };
     }
@@ -531,7 +536,7 @@ export class StatementController {
       if (cancelling) return { requeueAfterMs: SOON_MS };
     }
     if (execution.session && engine.gateway) await new SqlSession(engine.gateway, execution.session).close().catch(() => undefined);
-    const pending = await deleteSessionClusters(deployments, { kind: 'statement', environment: statement.environment.name, name: statement.name }, log);
+    const pending = await deleteSessionClusters(this.options, { kind: 'statement', environment: statement.environment.name, name: statement.name }, log);
     if (pending) return pending;
     this.heartbeats.delete(`${statement.id}#${execution.attempt}`);
     await store.statements.remove(statement.id);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { PooledKubeConfig } from './pool.js';
 
 /** Where drey's Kubernetes comes from. */
 export type ClusterSource = 'in-cluster' | 'kubeconfig' | 'simulated';
@@ -30,17 +30,17 @@ export function chooseCluster(setting: ClusterSetting, env: NodeJS.ProcessEnv): 
   return 'simulated';
 }
 
-/** A client configuration for a real cluster. */
-export function loadKubeConfig(source: Exclude<ClusterSource, 'simulated'>): KubeConfig {
-  const kc = new KubeConfig();
+/** A client configuration for a real cluster; `component` names the client in its User-Agent. */
+export function loadKubeConfig(source: Exclude<ClusterSource, 'simulated'>, component = 'controllers'): PooledKubeConfig {
+  const kc = new PooledKubeConfig(component);
   if (source === 'in-cluster') kc.loadFromCluster();
   else kc.loadFromDefault();
   return kc;
 }
 
-/** A client configuration from kubeconfig text (the simulated cluster writes one). */
-export function kubeConfigFromString(text: string): KubeConfig {
-  const kc = new KubeConfig();
+/** A client configuration from kubeconfig text (the simulated cluster writes one); `component` names the client in its User-Agent. */
+export function kubeConfigFromString(text: string, component = 'controllers'): PooledKubeConfig {
+  const kc = new PooledKubeConfig(component);
   kc.loadFromString(text);
   return kc;
 }

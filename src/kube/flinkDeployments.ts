@@ -5,11 +5,12 @@ import {
   makeInformer,
   PatchStrategy,
   setHeaderOptions,
+  Watch,
   type Informer,
   type ObjectCache,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { KubeError, kubeCall } from './errors.js';
+import { KubeError, kubeCall, kubeError } from './errors.js';
 
 /** The FlinkDeployment custom resource's coordinates. */
 export const FLINK_DEPLOYMENT = { group: 'flink.apache.org', version: 'v1beta1', plural: 'flinkdeployments', kind: 'FlinkDeployment' } as const;
@@ -57,6 +58,9 @@ export interface FlinkDeploymentStatus {
   };
 }
 
+/** What a watch event says happened to an object. */
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+
 /** A FlinkDeployment custom resource. */
 export interface FlinkDeployment {
   apiVersion: string;
@@ -79,6 +83,8 @@ export class FlinkDeployments {
   private readonly core: CoreV1Api;
   private readonly kubeConfig: KubeConfig;
   private readonly timeoutMs: number;
+  /** Namespaces this client saw or made: asked for once, not before every new FlinkDeployment. */
+  private readonly namespaces = new Set<string>();
 
   constructor({ kubeConfig, timeoutMs = 10_000 }: FlinkDeploymentsOptions) {
     this.kubeConfig = kubeConfig;
@@ -111,15 +117,67 @@ export class FlinkDeployments {
     return (list as { items: FlinkDeployment[] }).items;
   }
 
+  /** Every FlinkDeployment in every namespace with the list's resourceVersion, where a watch takes over. */
+  async listAll(): Promise<{ items: FlinkDeployment[]; resourceVersion: string }> {
+    const list = (await this.call('list flinkdeployments', () => this.custom.listClusterCustomObject({ ...coordinates }))) as {
+      items: FlinkDeployment[];
+      metadata?: { resourceVersion?: string };
+    };
+    return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+  }
+
+  /**
+   * Watches every FlinkDeployment from `resourceVersion` on (with bookmarks). `onEvent` gets each
+   * event; `ended` settles when the stream ends: resolved when the server closed it (watch again
+   * from the last version seen), rejected with a KubeError (410: the version is too old, list again).
+   */
+  watch(resourceVersion: string, onEvent: (type: WatchEventType, object: FlinkDeployment) => void): { ended: Promise<void>; stop: () => void } {
+    let controller: AbortController | undefined;
+    let stopped = false;
+    const ended = new Promise<void>((resolve, reject) => {
+      const done = (err: unknown) => {
+        const code = (err as { statusCode?: unknown } | null)?.statusCode;
+        if (stopped || !err || (err as Error).name === 'AbortError') resolve();
+        else reject(typeof code === 'number' ? new KubeError(code, `watch flinkdeployments: ${(err as Error).message}`) : kubeError(err));
+      };
+      const path = `/apis/${coordinates.group}/${coordinates.version}/${coordinates.plural}`;
+      new Watch(this.kubeConfig)
+        .watch(path, { resourceVersion, allowWatchBookmarks: true }, (type: string, object: FlinkDeployment) => {
+          if (type === 'ERROR') {
+            const status = object as unknown as { code?: number; message?: string };
+            done(new KubeError(status.code ?? 0, status.message ?? 'watch error'));
+            controller?.abort();
+          } else if (!stopped) onEvent(type as WatchEventType, object);
+        }, done)
+        .then((c) => {
+          controller = c;
+          if (stopped) c.abort();
+        }, done);
+    });
+    return {
+      ended,
+      stop: () => {
+        stopped = true;
+        controller?.abort();
+      },
+    };
+  }
+
   /** Server-side apply: the cluster ends up with exactly the fields `manager` sets here, whoever changed them since. */
   async apply(deployment: FlinkDeployment, manager: string): Promise<FlinkDeployment> {
     const { namespace, name } = deployment.metadata;
-    return this.call(`apply flinkdeployment ${namespace}/${name}`, () =>
-      this.custom.patchNamespacedCustomObject(
-        { ...coordinates, namespace, name, body: deployment, fieldManager: manager, force: true },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-      ),
-    );
+    try {
+      return await this.call(`apply flinkdeployment ${namespace}/${name}`, () =>
+        this.custom.patchNamespacedCustomObject(
+          { ...coordinates, namespace, name, body: deployment, fieldManager: manager, force: true },
+          setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+        ),
+      );
+    } catch (err) {
+      // the namespace went since it was seen: the next ensureNamespace asks again
+      if (err instanceof KubeError && err.code === 404) this.namespaces.delete(namespace);
+      throw err;
+    }
   }
 
   /** JSON merge patch of the object (metadata or spec). */
@@ -151,10 +209,12 @@ export class FlinkDeployments {
     }
   }
 
-  /** Creates the namespace unless it exists. */
+  /** Creates the namespace unless it exists (or this client already saw it). */
   async ensureNamespace(name: string, labels: Record<string, string>): Promise<void> {
+    if (this.namespaces.has(name)) return;
     try {
       await this.call(`get namespace ${name}`, () => this.core.readNamespace({ name }));
+      this.namespaces.add(name);
       return;
     } catch (err) {
       if (!(err instanceof KubeError && err.code === 404)) throw err;
@@ -166,6 +226,7 @@ export class FlinkDeployments {
     } catch (err) {
       if (!(err instanceof KubeError && err.code === 409)) throw err;
     }
+    this.namespaces.add(name);
   }
 
   /** A list-then-watch cache of FlinkDeployments in all namespaces (it relists on 410 Gone). */

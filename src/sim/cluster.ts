@@ -51,7 +51,7 @@ export class SimCluster {
     const kubeconfig = apiServer.kubeconfig();
     await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
     await chmod(kubeconfigPath, 0o600);
-    const operator = new SimOperator({ deployments: new FlinkDeployments({ kubeConfig: kubeConfigFromString(kubeconfig) }), log, stepMs, flink });
+    const operator = new SimOperator({ deployments: new FlinkDeployments({ kubeConfig: kubeConfigFromString(kubeconfig, 'sim-operator') }), log, stepMs, flink });
     operator.start();
     return new SimCluster(apiServer, operator, kubeconfigPath, loaded?.source ?? 'none (FlinkDeployments are not checked against a schema)');
   }

@@ -5,7 +5,7 @@ import { LocalJobs } from './localJobs.js';
 import { lastReconciledSpec, operatorError, reconciledSpecJson, writableStatus } from './operatorStatus.js';
 import { WorkQueue, type ReconcileResult } from '../controllers/queue.js';
 import { canonicalJson, isObject } from '../domain/objects.js';
-import { restartingWatch } from '../kube/watch.js';
+import { DeploymentCache } from '../kube/cache.js';
 import { OPERATOR_FINALIZER, type FlinkDeployment, type FlinkDeploymentStatus, type FlinkDeployments } from '../kube/flinkDeployments.js';
 
 /** Options of the simulated Flink operator. */
@@ -274,6 +274,9 @@ function nextSessionStatus(deployment: FlinkDeployment, at: Date, clusterInfo: R
   return observed && write(withRunningCondition(observed, at));
 }
 
+/** FlinkDeployments stepped at once (the real operator's default is 50 reconciler threads). */
+const CONCURRENCY = 16;
+
 /**
  * A simulated Flink Kubernetes Operator: it watches FlinkDeployments and moves each through the
  * real operator's lifecycle, one step per `stepMs`, writing only the status subresource and its
@@ -284,7 +287,8 @@ export class SimOperator {
   private readonly faults = new Map<string, SimOperatorFault>();
   /** When each FlinkDeployment last took a step: its own status write must not hurry the next one. */
   private readonly lastStep = new Map<string, number>();
-  private stopWatching: (() => Promise<void>) | undefined;
+  /** Every FlinkDeployment, list-then-watch: a step reads from here, never from the API server. */
+  private readonly cache: DeploymentCache;
   private readonly stepMs: number;
   /** Real jobs on local Flink, when there is one. */
   private readonly jobs: LocalJobs | undefined;
@@ -292,25 +296,31 @@ export class SimOperator {
   constructor(private readonly options: SimOperatorOptions) {
     this.stepMs = options.stepMs ?? 500;
     this.jobs = options.flink ? new LocalJobs({ flink: options.flink, log: options.log }) : undefined;
-    this.queue = new WorkQueue({ name: 'simulated flink operator', reconcile: (key) => this.reconcile(key), log: options.log, baseDelayMs: 100, maxDelayMs: 5_000 });
+    this.queue = new WorkQueue({
+      name: 'simulated flink operator',
+      reconcile: (key) => this.reconcile(key),
+      log: options.log,
+      concurrency: CONCURRENCY,
+      baseDelayMs: 100,
+      maxDelayMs: 5_000,
+    });
+    this.cache = new DeploymentCache({
+      deployments: options.deployments,
+      log: options.log,
+      maxDelayMs: 5_000,
+      onChange: (d) => this.queue.add(`${d.metadata.namespace}/${d.metadata.name}`),
+    });
   }
 
   /** Starts watching FlinkDeployments. */
   start(): void {
     this.queue.start();
-    this.stopWatching = restartingWatch({
-      deployments: this.options.deployments,
-      onChange: (obj) => {
-        if (obj.metadata?.namespace && obj.metadata.name) this.queue.add(`${obj.metadata.namespace}/${obj.metadata.name}`);
-      },
-      log: this.options.log,
-      maxDelayMs: 5_000,
-    });
+    this.cache.start();
   }
 
   /** Stops watching; steps in flight finish. */
   async stop(): Promise<void> {
-    await this.stopWatching?.();
+    await this.cache.stop();
     await this.queue.stop();
   }
 
@@ -337,7 +347,7 @@ export class SimOperator {
   private async realStep(deployment: FlinkDeployment): Promise<ReconcileResult> {
     const step = await this.jobs!.step(deployment);
     if (step.status) {
-      await this.options.deployments.replaceStatus({ ...deployment, status: step.status });
+      this.cache.observe(await this.options.deployments.replaceStatus({ ...deployment, status: step.status }));
       this.options.log.debug('simulated operator: real job step', {
         key: `${deployment.metadata.namespace}/${deployment.metadata.name}`,
         lifecycleState: step.status.lifecycleState,
@@ -351,7 +361,8 @@ export class SimOperator {
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const { deployments, log } = this.options;
     const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
-    const deployment = await deployments.get(namespace, name);
+    await this.cache.synced();
+    const deployment = this.cache.get(namespace, name);
     if (!deployment) {
       this.faults.delete(key);
       this.lastStep.delete(key);
@@ -363,15 +374,17 @@ export class SimOperator {
       if (finalizers.includes(OPERATOR_FINALIZER)) {
         // a session deployment stands for the local cluster, which others share: drey cancels its own jobs first
         if (!session) await this.jobs?.cleanup(deployment);
-        await deployments.patch(namespace, name, {
-          metadata: { resourceVersion: deployment.metadata.resourceVersion, finalizers: finalizers.filter((f) => f !== OPERATOR_FINALIZER) },
-        });
+        this.cache.observe(
+          await deployments.patch(namespace, name, {
+            metadata: { resourceVersion: deployment.metadata.resourceVersion, finalizers: finalizers.filter((f) => f !== OPERATOR_FINALIZER) },
+          }),
+        );
         log.debug('simulated operator: cleaned up', { key });
       }
       return;
     }
     if (!finalizers.includes(OPERATOR_FINALIZER)) {
-      await deployments.patch(namespace, name, { metadata: { resourceVersion: deployment.metadata.resourceVersion, finalizers: [...finalizers, OPERATOR_FINALIZER] } });
+      this.cache.observe(await deployments.patch(namespace, name, { metadata: { resourceVersion: deployment.metadata.resourceVersion, finalizers: [...finalizers, OPERATOR_FINALIZER] } }));
       return;
     }
     if (this.jobs && !session && !validateDeployment(deployment)) return this.realStep(deployment);
@@ -382,7 +395,7 @@ export class SimOperator {
     const next = nextStatus(deployment, fault, new Date(), session && this.jobs ? await this.jobs.clusterInfo() : undefined);
     if (!next) return;
     this.lastStep.set(key, Date.now() + (fault?.kind === 'jobmanager-lost' ? (fault.forMs ?? 0) : 0));
-    await deployments.replaceStatus({ ...deployment, status: writableStatus(next) });
+    this.cache.observe(await deployments.replaceStatus({ ...deployment, status: writableStatus(next) }));
     if (fault) this.faults.delete(key);
     log.debug('simulated operator: step', { key, lifecycleState: next.lifecycleState, jobManager: next.jobManagerDeploymentStatus, job: next.jobStatus?.state });
     return { requeueAfterMs: this.stepMs };

@@ -52,6 +52,17 @@ async function notify(tx: Tx, applicationId: string): Promise<void> {
 /** An application with its environment, as the controller reads it. */
 export type ApplicationWithEnvironment = Application & { environment: Environment };
 
+/** An application with its environment and its newest instance (none or one), as the controller reconciles it. */
+export type ApplicationToReconcile = ApplicationWithEnvironment & { instances: ApplicationInstance[] };
+
+/** The versions a resync compares: the application's and its environment's move with every API write. */
+export interface ApplicationVersion {
+  id: string;
+  name: string;
+  version: number;
+  environment: { id: string; name: string; version: number; kubernetesNamespace: string };
+}
+
 /** What one reconcile observed, written in one transaction. Status writes never touch the spec or `version`. */
 export interface Observation {
   status: unknown;
@@ -195,15 +206,19 @@ export function applicationStore(db: PrismaClient) {
       await db.application.deleteMany({ where: { id: applicationId, deletionRequestedAt: { not: null } } });
     },
 
-    /** The application named `name` in the environment named `environmentName`, with that environment. */
-    async find(environmentName: string, name: string): Promise<ApplicationWithEnvironment | null> {
-      return db.application.findFirst({ where: { name, environment: { name: environmentName } }, include: { environment: true } });
+    /** The application named `name` in the environment named `environmentName`, with that environment and its newest instance. */
+    async find(environmentName: string, name: string): Promise<ApplicationToReconcile | null> {
+      return db.application.findFirst({
+        where: { name, environment: { name: environmentName } },
+        include: { environment: true, instances: { orderBy: { seq: 'desc' }, take: 1 } },
+      });
     },
 
-    /** Every application's key, `<environment>/<application>`, for a resync. */
-    async keys(): Promise<string[]> {
-      const rows = await db.application.findMany({ select: { name: true, environment: { select: { name: true } } } });
-      return rows.map((r) => `${r.environment.name}/${r.name}`);
+    /** Every application's name and versions, and its environment's: what a resync compares to decide what to look at. */
+    async versions(): Promise<ApplicationVersion[]> {
+      return db.application.findMany({
+        select: { id: true, name: true, version: true, environment: { select: { id: true, name: true, version: true, kubernetesNamespace: true } } },
+      });
     },
 
     /** Writes what the controller observed: status, deployed hash, the current instance's job status and new events. */

@@ -1,0 +1,212 @@
+import type { Logger } from '../log.js';
+import { KubeError } from './errors.js';
+import type { FlinkDeployment, FlinkDeployments, WatchEventType } from './flinkDeployments.js';
+
+/** Options of a FlinkDeployment cache. */
+export interface DeploymentCacheOptions {
+  deployments: FlinkDeployments;
+  log: Logger;
+  /** Named indexes: each maps an object to the value it is found under (none: not indexed). */
+  indexes?: Record<string, (deployment: FlinkDeployment) => string | undefined>;
+  /** Called for every object that appeared, changed or went (with its last state). */
+  onChange?: (deployment: FlinkDeployment) => void;
+  /** Longest wait before watching again after a failure. */
+  maxDelayMs?: number;
+}
+
+function keyOf(d: { metadata: { namespace?: string; name?: string } }): string {
+  return `${d.metadata.namespace ?? ''}/${d.metadata.name ?? ''}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Resource versions are opaque, but every API server (etcd's revision) issues increasing integers. */
+function newer(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return a !== b;
+  return BigInt(a) > BigInt(b);
+}
+
+/**
+ * Every FlinkDeployment in the cluster, kept by one list-then-watch (client-go's reflector and
+ * indexer): reads are served from memory, indexed by owner, so a reconcile costs the API server
+ * nothing. A watch that ends is resumed from the last version seen; a version too old (410 Gone)
+ * lists again and replaces the contents, telling `onChange` exactly what differed. Objects handed
+ * out are frozen: they are the cache's own.
+ */
+export class DeploymentCache {
+  private readonly objects = new Map<string, FlinkDeployment>();
+  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  private resourceVersion = '';
+  private running = false;
+  private stopWatch: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  private isSynced = false;
+  private waiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
+
+  constructor(private readonly options: DeploymentCacheOptions) {
+    for (const name of Object.keys(options.indexes ?? {})) this.indexes.set(name, new Map());
+  }
+
+  /** Starts listing and watching. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops watching; whoever waits for the first list is told the cache stopped. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.wake?.();
+    this.stopWatch?.();
+    for (const w of this.waiting.splice(0)) w.reject(new Error('the FlinkDeployment cache stopped'));
+    await this.loop;
+  }
+
+  /** Resolves once the first list is in (rejects if the cache stops first). */
+  synced(): Promise<void> {
+    if (this.isSynced) return Promise.resolve();
+    if (!this.running) return Promise.reject(new Error('the FlinkDeployment cache is not running'));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  /** The FlinkDeployment `namespace/name`, if the cluster has it. */
+  get(namespace: string, name: string): FlinkDeployment | undefined {
+    return this.objects.get(`${namespace}/${name}`);
+  }
+
+  /** The FlinkDeployments an index files under `value`. */
+  byIndex(index: string, value: string): FlinkDeployment[] {
+    const keys = this.indexOf(index).get(value);
+    return keys ? [...keys].map((k) => this.objects.get(k)!) : [];
+  }
+
+  /** Every value an index holds objects under. */
+  indexValues(index: string): string[] {
+    return [...this.indexOf(index).keys()];
+  }
+
+  /**
+   * Takes in an object a write of ours returned, unless the watch already brought a newer one: the
+   * next reconcile then sees its own write even before the watch event arrives.
+   */
+  observe(deployment: FlinkDeployment): void {
+    const current = this.objects.get(keyOf(deployment));
+    if (current && !newer(deployment.metadata.resourceVersion, current.metadata.resourceVersion)) return;
+    this.put(structuredClone(deployment), false);
+  }
+
+  private indexOf(index: string): Map<string, Set<string>> {
+    const found = this.indexes.get(index);
+    if (!found) throw new Error(`no FlinkDeployment index '${index}'`);
+    return found;
+  }
+
+  private file(key: string, deployment: FlinkDeployment, add: boolean): void {
+    for (const [name, indexer] of Object.entries(this.options.indexes ?? {})) {
+      const value = indexer(deployment);
+      if (value === undefined) continue;
+      const index = this.indexes.get(name)!;
+      let keys = index.get(value);
+      if (add) {
+        if (!keys) index.set(value, (keys = new Set()));
+        keys.add(key);
+      } else if (keys) {
+        keys.delete(key);
+        if (keys.size === 0) index.delete(value);
+      }
+    }
+  }
+
+  private put(deployment: FlinkDeployment, notify = true): void {
+    const key = keyOf(deployment);
+    const previous = this.objects.get(key);
+    const version = previous?.metadata.resourceVersion;
+    if (version !== undefined && version === deployment.metadata.resourceVersion) return;
+    if (previous) this.file(key, previous, false);
+    this.objects.set(key, deepFreeze(deployment));
+    this.file(key, deployment, true);
+    if (notify) this.options.onChange?.(deployment);
+  }
+
+  private remove(deployment: FlinkDeployment): void {
+    const key = keyOf(deployment);
+    const previous = this.objects.get(key);
+    if (!previous) return;
+    this.file(key, previous, false);
+    this.objects.delete(key);
+    this.options.onChange?.(previous);
+  }
+
+  /** Replaces the contents with a fresh list, telling `onChange` about each difference. */
+  private replace(items: FlinkDeployment[]): void {
+    const listed = new Set(items.map(keyOf));
+    for (const previous of [...this.objects.values()]) if (!listed.has(keyOf(previous))) this.remove(previous);
+    for (const item of items) this.put(item);
+  }
+
+  private onEvent(type: WatchEventType, object: FlinkDeployment): void {
+    if (type === 'DELETED') this.remove(object);
+    else if (type !== 'BOOKMARK') this.put(object);
+    if (object.metadata?.resourceVersion) this.resourceVersion = object.metadata.resourceVersion;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        if (!this.resourceVersion) {
+          const list = await this.options.deployments.listAll();
+          if (!this.running) return;
+          this.replace(list.items);
+          this.resourceVersion = list.resourceVersion;
+          if (!this.isSynced) {
+            this.isSynced = true;
+            for (const w of this.waiting.splice(0)) w.resolve();
+          }
+        }
+        const started = Date.now();
+        let heard = false;
+        const watch = this.options.deployments.watch(this.resourceVersion, (type, object) => {
+          heard = true;
+          failures = 0;
+          this.onEvent(type, object);
+        });
+        this.stopWatch = watch.stop;
+        await watch.ended;
+        // a server that closes every watch at once is not asked again at full speed
+        if (!heard && Date.now() - started < 1_000) await this.pause(failures++, 'FlinkDeployment watch ended at once');
+      } catch (err) {
+        if (!this.running) return;
+        if (err instanceof KubeError && err.code === 410) {
+          this.resourceVersion = '';
+          continue;
+        }
+        await this.pause(failures++, 'FlinkDeployment watch failed', err);
+      }
+    }
+  }
+
+  /** Waits with exponential backoff and jitter before watching again; stopping wakes it. */
+  private async pause(failures: number, why: string, err?: unknown): Promise<void> {
+    if (!this.running) return;
+    const delay = Math.round(Math.min(this.options.maxDelayMs ?? 30_000, 250 * 2 ** failures) * (0.5 + Math.random()));
+    this.options.log.debug(`${why}, watching again`, { inMs: delay, ...(err ? { error: (err as Error).message } : {}) });
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      this.timer = setTimeout(resolve, delay);
+      this.timer.unref();
+    });
+    this.wake = undefined;
+  }
+}
