@@ -98,12 +98,13 @@ export class DeploymentCache {
 
   /**
    * Takes in an object a write of ours returned, unless the watch already brought a newer one: the
-   * next reconcile then sees its own write even before the watch event arrives.
+   * next reconcile then sees its own write even before the watch event arrives. It is a change
+   * like one the watch brings (`onChange` hears of it, and the watch event itself is then none).
    */
   observe(deployment: FlinkDeployment): void {
     const current = this.objects.get(keyOf(deployment));
     if (current && !newer(deployment.metadata.resourceVersion, current.metadata.resourceVersion)) return;
-    this.put(structuredClone(deployment), false);
+    this.put(structuredClone(deployment));
   }
 
   private indexOf(index: string): Map<string, Set<string>> {
@@ -128,7 +129,7 @@ export class DeploymentCache {
     }
   }
 
-  private put(deployment: FlinkDeployment, notify = true): void {
+  private put(deployment: FlinkDeployment): void {
     const key = keyOf(deployment);
     const previous = this.objects.get(key);
     const version = previous?.metadata.resourceVersion;
@@ -136,7 +137,7 @@ export class DeploymentCache {
     if (previous) this.file(key, previous, false);
     this.objects.set(key, deepFreeze(deployment));
     this.file(key, deployment, true);
-    if (notify) this.options.onChange?.(deployment);
+    this.options.onChange?.(deployment);
   }
 
   private remove(deployment: FlinkDeployment): void {

@@ -54,10 +54,12 @@ describe('the application controller under faults', () => {
     await expectSecondPassWritesNothing('app-500');
   });
 
-  it('converges through 409 Conflicts on apply and on reads', async () => {
+  it('converges through 409 Conflicts on apply and 500s on the watch its reads come from', async () => {
     const sim = drey.drey.sim!;
     sim.apiServer.faults.add({ method: 'PATCH', resource: 'flinkdeployments', status: 409, times: 2 });
-    sim.apiServer.faults.add({ method: 'GET', resource: 'flinkdeployments', name: 'app-409', status: 500, times: 2 });
+    // the controllers read from a list-then-watch cache: its watch breaks, and watching again fails twice
+    sim.apiServer.faults.add({ method: 'GET', resource: 'flinkdeployments', status: 500, times: 2 });
+    sim.apiServer.dropWatches();
     await drey.post(apps, application('app-409'));
     await stable('app-409');
     await expectOneDeployment('app-409');
