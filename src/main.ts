@@ -137,6 +137,8 @@ export interface StartHooks {
    * exit non-zero so that whatever supervises it starts it afresh.
    */
   onFatal?: (err: Error) => void;
+  /** Hears every SQL statement drey sends (tests count them per request and per reconcile). */
+  onQuery?: (sql: string) => void;
 }
 
 /** Starts drey: database, migrations, API. The only owner of singletons. */
@@ -157,7 +159,7 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
     await embedded?.stop();
     throw err;
   }
-  const prisma = createPrismaClient(databaseUrl);
+  const prisma = createPrismaClient(databaseUrl, hooks.onQuery ? { onQuery: hooks.onQuery } : {});
   const store = createStore(prisma);
   const probe = new DatabaseProbe(databaseUrl);
 

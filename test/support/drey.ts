@@ -8,7 +8,7 @@ import { canonicalJson, type JsonObject } from '../../src/domain/objects.js';
 import { kubeConfigFromString } from '../../src/kube/connection.js';
 import { FlinkDeployments, OPERATOR_FINALIZER, type FlinkDeployment, type FlinkDeploymentStatus } from '../../src/kube/flinkDeployments.js';
 import { createLogger } from '../../src/log.js';
-import { start, type Drey } from '../../src/main.js';
+import { start, type Drey, type StartHooks } from '../../src/main.js';
 import { nextStatus, validateSpec } from '../../src/sim/operator.js';
 import { createPrismaClient, type PrismaClient } from '../../src/store/client.js';
 import { createStore } from '../../src/store/index.js';
@@ -33,7 +33,7 @@ export interface TestDrey extends Pick<TestApi, 'request' | 'get' | 'post' | 'pu
 export const FAST = { CMF_SIM_STEP_MS: '25', CMF_RESYNC_MS: '2000', CMF_LEADER_LEASE_MS: '2000', CMF_LOCAL_FLINK: 'off', CMF_LOCAL_KAFKA: 'off' };
 
 /** Starts drey as `npm start` does, with the simulated cluster serving the shared 1.15 CRD. */
-export async function startDrey(env: Record<string, string> = {}): Promise<TestDrey> {
+export async function startDrey(env: Record<string, string> = {}, hooks: StartHooks = {}): Promise<TestDrey> {
   const databaseUrl = await freshDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drey-e2e-'));
   const crd = sharedCrdFile();
@@ -48,7 +48,7 @@ export async function startDrey(env: Record<string, string> = {}): Promise<TestD
     ...env,
   });
   const logs: string[] = [];
-  const drey = await start(config, createLogger('debug', (line) => logs.push(line)));
+  const drey = await start(config, createLogger('debug', (line) => logs.push(line)), hooks);
   const prisma = createPrismaClient(databaseUrl);
   const kube = new FlinkDeployments({ kubeConfig: kubeConfigFromString(drey.sim!.kubeconfig()) });
   return {
