@@ -77,9 +77,9 @@ export class Deleter {
   private cascade(ownerUid: string, propagation: Propagation): void {
     const { store } = this.options;
     for (const type of this.resources()) {
-      for (const dependent of store.list(storageKey(type))) {
+      const owned = (o: KubeObject): boolean => (o.metadata.ownerReferences ?? []).some((r) => r.uid === ownerUid);
+      for (const dependent of store.list(storageKey(type), { filter: owned })) {
         const refs = dependent.metadata.ownerReferences ?? [];
-        if (!refs.some((r) => r.uid === ownerUid)) continue;
         const remaining = refs.filter((r) => r.uid !== ownerUid);
         if (propagation === 'Orphan' || remaining.length > 0) {
           const updated = clone(dependent);
@@ -111,7 +111,7 @@ export class Deleter {
     if (!ns.metadata.deletionTimestamp) {
       const stored = this.options.store.put(storageKey(type), terminating);
       for (const t of this.resources().filter((r) => r.namespaced)) {
-        for (const obj of this.options.store.list(storageKey(t), name)) this.deleteLoaded(t, obj);
+        for (const obj of this.options.store.list(storageKey(t), { namespace: name })) this.deleteLoaded(t, obj);
       }
       this.finishNamespaceIfEmpty(name);
       return { code: 200, body: present(type, stored) };
@@ -127,7 +127,7 @@ export class Deleter {
     if (!ns?.metadata.deletionTimestamp || (ns.metadata.finalizers ?? []).length > 0) return;
     const empty = this.resources()
       .filter((r) => r.namespaced)
-      .every((t) => store.list(storageKey(t), namespace).length === 0);
+      .every((t) => store.count(storageKey(t), namespace) === 0);
     if (empty) store.remove(storageKey(nsType), ns);
   }
 }

@@ -10,6 +10,7 @@ import { StatusError, badRequest, methodNotAllowed, notFound, pathNotFound } fro
 import { faultError, type FaultInjector, type FaultTarget } from './faults.js';
 import { mediaType, readBody, sendJson, sendStatusError, warningHeader } from './http.js';
 import { isObject, type JsonObject } from './json.js';
+import { METRICS_CONTENT_TYPE, requestLabels, type ApiServerMetrics } from './metrics.js';
 import type { OpenApi } from './openapi.js';
 import { PROTOBUF_TYPE, decodeProtobufObject } from './protobuf.js';
 import { groupVersion, present, storageKey, type ResourceRegistry, type ResourceType } from './registry.js';
@@ -84,6 +85,7 @@ export class RequestHandler {
       deleter: Deleter;
       watches: WatchHub;
       faults: FaultInjector;
+      metrics: ApiServerMetrics;
       openapi: OpenApi;
       serverAddress: () => string;
     },
@@ -93,14 +95,16 @@ export class RequestHandler {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', 'http://localhost');
+    let route: Route | undefined;
     try {
-      const route = parseRoute(url.pathname, this.options.registry);
+      route = parseRoute(url.pathname, this.options.registry);
       if (route.kind === 'health') {
         res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
         return;
       }
       if (route.kind === 'version') return sendJson(res, 200, versionInfo());
       if (!this.authorized(req)) throw new StatusError(401, 'Unauthorized', 'Unauthorized');
+      if (route.kind === 'metrics') return this.metrics(method, res);
       if (await this.injectFault(route, method, url, res)) return;
       await this.dispatch(route, method, url, req, res);
     } catch (err) {
@@ -116,7 +120,15 @@ export class RequestHandler {
       }
     } finally {
       this.options.log.debug('simulated apiserver request', { method, path: url.pathname, query: url.search, code: res.statusCode });
+      this.count(route, method, url, req, res);
     }
+  }
+
+  /** Counts the request once its status is known: now, or (for one held by a `hang` fault) when it closes, as the 504 a real server's timeout answers. */
+  private count(route: Route | undefined, method: string, url: URL, req: IncomingMessage, res: ServerResponse): void {
+    const record = (): void => this.options.metrics.request(requestLabels(route, method, url, req.headers, res.headersSent ? res.statusCode : 504));
+    if (res.headersSent || res.closed) record();
+    else res.once('close', record);
   }
 
   /** Ends requests a `hang` fault holds. */
@@ -132,6 +144,13 @@ export class RequestHandler {
     const given = Buffer.from(m[1]!.trim());
     const expected = Buffer.from(this.options.token);
     return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  private metrics(method: string, res: ServerResponse): void {
+    if (method !== 'GET') throw methodNotAllowed();
+    const text = this.options.metrics.render(this.options.watches.openWatches());
+    res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
+    res.end(text);
   }
 
   private async injectFault(route: Route, method: string, url: URL, res: ServerResponse): Promise<boolean> {
@@ -294,10 +313,7 @@ export class RequestHandler {
     const labels = parseLabelSelector(q.get('labelSelector') ?? undefined);
     const fields = parseFieldSelector(q.get('fieldSelector') ?? undefined, selectable(type));
     const { store } = this.options;
-    const items = store
-      .list(storageKey(type), namespace)
-      .filter((o) => labels(o) && fields(o))
-      .map((o) => present(type, o));
+    const items = store.list(storageKey(type), { namespace, filter: (o) => labels(o) && fields(o) }).map((o) => present(type, o));
     const resourceVersion = String(store.resourceVersion);
     if (wantsTable(req.headers.accept)) {
       return sendJson(res, 200, toTable(type, items, { include: includeObjectMode(q.get('includeObject')), resourceVersion }));

@@ -9,6 +9,7 @@ import { FaultInjector, type SimFaults } from './faults.js';
 import { RequestHandler } from './handler.js';
 import { timestamp } from './json.js';
 import { kubeconfigYaml } from './kubeconfig.js';
+import { ApiServerMetrics, type RequestCount } from './metrics.js';
 import { OpenApi } from './openapi.js';
 import { ResourceRegistry, storageKey } from './registry.js';
 import { StateFile } from './state.js';
@@ -17,6 +18,7 @@ import { WatchHub } from './watch.js';
 import { Writer } from './writes.js';
 
 export type { SimFaultRule, SimFaults } from './faults.js';
+export type { RequestCount } from './metrics.js';
 export { ResourceRegistry, typesFromCrd, type ResourceType, type PrinterColumn } from './registry.js';
 export { CONTEXT_NAME } from './kubeconfig.js';
 
@@ -29,7 +31,10 @@ export interface SimApiServerOptions {
   host?: string;
   /** Port; 0 (the default) picks a free one. */
   port?: number;
-  /** JSON file the objects are saved to (debounced, atomic rename) and loaded from at start, so a restart keeps them. Optional. */
+  /**
+   * JSON snapshot the objects are saved to and loaded from at start, so a restart keeps them; changes
+   * go to a journal beside it (`objects.journal` for `objects.json`), folded into the snapshot as it grows and on close. Optional.
+   */
   stateFile?: string;
   /** Watch events kept; a watch from an older resourceVersion gets 410 Gone. Default 1000. */
   historyLimit?: number;
@@ -47,6 +52,7 @@ interface ServerParts {
   handler: RequestHandler;
   state: StateFile | undefined;
   faults: FaultInjector;
+  metrics: ApiServerMetrics;
   log: Logger;
 }
 
@@ -67,12 +73,10 @@ export class SimApiServer {
     const { log } = options;
     const registry = new ResourceRegistry({ crds: options.crds });
     const state = options.stateFile ? new StateFile({ path: options.stateFile, log }) : undefined;
-    const store: ObjectStore = new ObjectStore({
-      historyLimit: options.historyLimit ?? 1000,
-      ...(state ? { onChange: () => state.schedule(() => store.snapshot()) } : {}),
-    });
+    const store = new ObjectStore({ historyLimit: options.historyLimit ?? 1000 });
     const saved = state?.load();
     if (saved) store.restore(saved);
+    state?.follow(store);
     const nsType = registry.find('', 'v1', 'namespaces')!;
     if (!store.get(storageKey(nsType), undefined, 'default')) {
       store.put(storageKey(nsType), {
@@ -86,12 +90,13 @@ export class SimApiServer {
     const admission = new Admission({ registry });
     const deleter = new Deleter({ store, registry });
     const writer = new Writer({ store, registry, admission, deleter });
-    const watches = new WatchHub({ store });
+    const metrics = new ApiServerMetrics();
+    const watches = new WatchHub({ store, metrics });
     const faults = new FaultInjector();
     const token = randomBytes(32).toString('hex');
     let address = '';
     const openapi = new OpenApi({ registry });
-    const handler = new RequestHandler({ log, token, registry, store, admission, writer, deleter, watches, faults, openapi, serverAddress: () => address });
+    const handler = new RequestHandler({ log, token, registry, store, admission, writer, deleter, watches, faults, metrics, openapi, serverAddress: () => address });
     const host = options.host ?? '127.0.0.1';
     const tls = createServingCertificate(['127.0.0.1', '::1', 'localhost', ...(host === '0.0.0.0' || host === '::' ? [] : [host])]);
     const server = createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => void handler.handle(req, res));
@@ -107,7 +112,7 @@ export class SimApiServer {
     address = `${urlHost}:${port}`;
     const url = `https://${address}`;
     log.info('simulated Kubernetes API server listening', { url, crds: options.crds.length, stateFile: options.stateFile });
-    return new SimApiServer({ server, url, token, caPem: tls.caPem, store, registry, watches, handler, state, faults, log });
+    return new SimApiServer({ server, url, token, caPem: tls.caPem, store, registry, watches, handler, state, faults, metrics, log });
   }
 
   /** kubeconfig YAML text (cluster with the CA + user with the bearer token the server requires + context 'drey-simulated', current-context set). */
@@ -124,6 +129,21 @@ export class SimApiServer {
     const type = registry.find(object.group, object.version, object.plural);
     const stored = type && store.get(storageKey(type), object.namespace, object.name);
     return stored ? watches.following(storageKey(type), stored) : 0;
+  }
+
+  /**
+   * Requests served since the start (or the last `resetCounts()`), one row per client User-Agent,
+   * verb, group, resource, subresource and status code; verbs as kube-apiserver reports them (GET,
+   * LIST, WATCH, POST, PUT, PATCH, APPLY, DELETE, DELETECOLLECTION). For tests that count the
+   * Kubernetes calls one reconcile makes; the same counts are served at `/metrics`.
+   */
+  requestCounts(): RequestCount[] {
+    return this.parts.metrics.requestCounts();
+  }
+
+  /** Makes `requestCounts()` start again from zero; `/metrics` counters keep counting up. */
+  resetCounts(): void {
+    this.parts.metrics.resetCounts();
   }
 
   /** Forgets the watch history, so any watch from an earlier resourceVersion answers 410 Gone. */
@@ -145,7 +165,7 @@ export class SimApiServer {
       server.close(() => resolve());
       server.closeAllConnections();
     });
-    await state?.flush();
+    await state?.close();
     log.info('simulated Kubernetes API server stopped', { url: this.url });
   }
 }

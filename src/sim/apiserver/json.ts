@@ -42,9 +42,22 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A deep copy; stored objects are never shared with callers. */
+/** A deep copy of a JSON value (plain objects, arrays, primitives; anything else goes through structuredClone). */
 export function clone<T>(value: T): T {
-  return structuredClone(value);
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(clone) as T;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const out: JsonObject = {};
+  for (const key of Object.keys(value)) out[key] = clone((value as JsonObject)[key]);
+  return out as T;
+}
+
+/** Freezes a JSON value and everything in it, so a stored object can be handed out without a copy. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const key of Object.keys(value)) deepFreeze((value as JsonObject)[key]);
+  return Object.freeze(value);
 }
 
 /** Structural equality of JSON values (key order ignored). */

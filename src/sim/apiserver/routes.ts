@@ -4,6 +4,7 @@ import type { ResourceRegistry, ResourceType } from './registry.js';
 export type Route =
   | { kind: 'health' }
   | { kind: 'version' }
+  | { kind: 'metrics' }
   | { kind: 'openapi'; path: string }
   | { kind: 'core-versions' }
   | { kind: 'groups' }
@@ -28,6 +29,7 @@ export function parseRoute(pathname: string, registry: ResourceRegistry): Route 
   const trimmed = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
   if (HEALTH.has(trimmed) || trimmed.startsWith('/healthz/') || trimmed.startsWith('/livez/') || trimmed.startsWith('/readyz/')) return { kind: 'health' };
   if (trimmed === '/version') return { kind: 'version' };
+  if (trimmed === '/metrics') return { kind: 'metrics' };
   if (trimmed === '/openapi/v2' || trimmed === '/openapi/v3' || trimmed.startsWith('/openapi/v3/')) return { kind: 'openapi', path: trimmed.slice('/openapi/'.length) };
   const parts = trimmed.split('/').filter(Boolean).map(decode);
   let group: string;

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { StatusError } from './errors.js';
 import type { JsonObject, KubeObject } from './json.js';
+import type { ApiServerMetrics, WatchLabels } from './metrics.js';
 import { groupVersion, present, storageKey, type ResourceType } from './registry.js';
 import type { Selector } from './selectors.js';
 import type { ObjectStore, StoreEvent } from './store.js';
@@ -25,9 +26,9 @@ type WatchType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
 /** Open watch streams: each follows the store's changes, filtered and converted, until the client, a timeout or the server ends it. */
 export class WatchHub {
-  private readonly open = new Set<{ res: ServerResponse; stop: () => void; follows: (resource: string, o: KubeObject) => boolean }>();
+  private readonly open = new Set<{ res: ServerResponse; labels: WatchLabels; stop: () => void; follows: (resource: string, o: KubeObject) => boolean }>();
 
-  constructor(private readonly options: { store: ObjectStore; bookmarkIntervalMs?: number }) {}
+  constructor(private readonly options: { store: ObjectStore; metrics: ApiServerMetrics; bookmarkIntervalMs?: number }) {}
 
   /** Checks a watch's resourceVersion before the 200 is sent (a malformed one is a 400). */
   static parseResourceVersion(value: string | undefined): number | undefined {
@@ -49,6 +50,7 @@ export class WatchHub {
     };
     const send = (type: WatchType, object: JsonObject): void => {
       res.write(`${JSON.stringify({ type, object })}\n`);
+      this.options.metrics.watchEvent(w.type.group, w.type.version, w.type.kind);
     };
     const bookmark = (annotations?: Record<string, string>): void => {
       send('BOOKMARK', {
@@ -81,7 +83,7 @@ export class WatchHub {
       }
       since.events.forEach(forward);
     } else if (w.sendInitialEvents !== false) {
-      for (const o of store.list(resource, w.namespace)) if (matches(o)) send('ADDED', render(o));
+      for (const o of store.list(resource, { namespace: w.namespace, filter: matches })) send('ADDED', render(o));
       if (w.sendInitialEvents && w.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
     }
 
@@ -91,6 +93,7 @@ export class WatchHub {
     if (w.timeoutSeconds !== undefined) timers.push(setTimeout(() => res.end(), w.timeoutSeconds * 1000));
     const entry = {
       res,
+      labels: { group: w.type.group, version: w.type.version, resource: w.type.plural, scope: w.namespace === undefined ? 'cluster' : 'namespace' },
       follows: (r: string, o: KubeObject): boolean => r === resource && matches(o),
       stop: (): void => {
         unsubscribe();
@@ -105,6 +108,11 @@ export class WatchHub {
   /** How many open streams would report a change to this object of this storage resource. */
   following(resource: string, o: KubeObject): number {
     return [...this.open].filter((w) => w.follows(resource, o)).length;
+  }
+
+  /** The streams open now, for the long-running requests gauge. */
+  openWatches(): WatchLabels[] {
+    return [...this.open].map((w) => w.labels);
   }
 
   /** Ends every stream abruptly, as a restarting API server or a proxy timing out would. */

@@ -94,7 +94,10 @@ function normalize(type: ResourceType, obj: KubeObject, creating: boolean): void
   }
 }
 
-/** Creates, updates and patches objects with the semantics of kube-apiserver's generic registry. */
+/**
+ * Creates, updates and patches objects with the semantics of kube-apiserver's generic registry.
+ * Request bodies are taken over (changed in place), not copied: each is parsed afresh per request.
+ */
 export class Writer {
   constructor(private readonly options: { store: ObjectStore; registry: ResourceRegistry; admission: Admission; deleter: Deleter }) {}
 
@@ -143,7 +146,7 @@ export class Writer {
     const { type } = target;
     if (target.subresource) throw methodNotAllowed();
     if (!isObject(body)) throw badRequest('the body of the request must be an object');
-    const obj = this.checkIdentity(target, clone(body));
+    const obj = this.checkIdentity(target, body);
     if (!obj.metadata.name) {
       if (obj.metadata.generateName) obj.metadata.name = generateName(obj.metadata.generateName);
       else {
@@ -200,7 +203,7 @@ export class Writer {
   update(target: WriteTarget, body: unknown): WriteResult {
     this.subresourceAllowed(target);
     if (!isObject(body)) throw badRequest('the body of the request must be an object');
-    const obj = this.checkIdentity(target, clone(body));
+    const obj = this.checkIdentity(target, body);
     const old = this.existing(target);
     const { type } = target;
     const rv = obj.metadata.resourceVersion;
@@ -245,7 +248,7 @@ export class Writer {
     const config = parseBody(text, true);
     if (!isObject(config)) throw badRequest('error decoding YAML: the configuration must be an object');
     if (config.apiVersion === undefined || config.kind === undefined) throw badRequest(`Object 'Kind' is missing in '${text.slice(0, 200)}'`);
-    const cfg = this.checkIdentity(target, clone(config));
+    const cfg = this.checkIdentity(target, config);
     const warnings = this.options.admission.prune(type, cfg, target.fieldValidation);
     const writer = this.writer(target);
     const old = this.options.store.get(storageKey(type), target.namespace, target.name!);
