@@ -89,25 +89,45 @@ function cmfEvent(message: string, instanceName: string | null): NewEvent {
   return { id: randomUUID(), instanceName, type: EVENT_TYPES.cmf, message, data: null };
 }
 
+/** The name a posted body gives, if it gives one, to read the application while the body is validated. */
+function postedName(body: JsonObject): string | undefined {
+  return isObject(body.metadata) && typeof body.metadata.name === 'string' ? body.metadata.name : undefined;
+}
+
 /** Application use cases. */
 export function applications(store: Store) {
+  /** Throws the NotFound of an application that was not found: its environment's if that is missing too. */
+  async function missing(envName: string, name: string): Promise<never> {
+    await requireEnvironment(store, envName);
+    throw new NotFound(`Application '${name}' not found in environment '${envName}'`);
+  }
+
+  /** The application, in one query when it exists. */
+  async function findApplication(envName: string, name: string): Promise<Application> {
+    return (await store.applications.getByNames(envName, name)) ?? missing(envName, name);
+  }
+
+  /** The application with its environment, in one query. */
   async function requireApplication(envName: string, name: string): Promise<{ env: Environment; app: Application }> {
-    const env = await requireEnvironment(store, envName);
-    const app = await store.applications.get(env.id, name);
-    if (!app) throw new NotFound(`Application '${name}' not found in environment '${envName}'`);
-    return { env, app };
+    const found = await store.applications.withEnvironment(envName, name);
+    if (!found) throw new NotFound(`Environment '${envName}' not found`);
+    if (!found.app) throw new NotFound(`Application '${name}' not found in environment '${envName}'`);
+    return { env: found.env, app: found.app };
   }
 
   /**
    * Writes the application's API fields. An unchanged repost writes nothing; a change records a
-   * CMF_STATUS event, and a change of the merged spec records a new instance as well.
+   * CMF_STATUS event, and a change of the merged spec records a new instance as well. `read` is
+   * the application as just read (null: absent), used by the first attempt; a retry reads afresh.
    */
-  async function write(env: Environment, name: string, fields: Omit<ApplicationFields, 'specHash'>): Promise<Application> {
+  async function write(env: Environment, name: string, fields: Omit<ApplicationFields, 'specHash'>, read?: Application | null): Promise<Application> {
+    let known = read;
     return retryOnRace(async () => {
       const at = now();
       const merged = mergedSpec(env, fields.spec);
       const next: ApplicationFields = { ...fields, specHash: hash(merged) };
-      const current = await store.applications.get(env.id, name);
+      const current = known !== undefined ? known : await store.applications.get(env.id, name);
+      known = undefined;
       if (current?.deletionRequestedAt) throw new Conflict(`Application '${name}' is being deleted`);
       if (!current) {
         const instance = { id: randomUUID(), spec: merged };
@@ -123,8 +143,9 @@ export function applications(store: Store) {
           canonicalJson([next.apiVersion, next.kind, next.labels ?? null, next.annotations ?? null, next.spec]);
       if (unchanged) return current;
       const instance = current.specHash === next.specHash ? undefined : { id: randomUUID(), spec: merged };
-      const instanceName = instance?.id ?? (await store.applications.currentInstance(current.id))?.id ?? null;
-      return store.applications.update(current, next, at, instance, cmfEvent(`${APPLICATION_KIND} updated`, instanceName));
+      // the store names the new instance in the event, or else the current one
+      const event = { id: randomUUID(), type: EVENT_TYPES.cmf, message: `${APPLICATION_KIND} updated`, data: null };
+      return store.applications.update(current, next, at, instance, event);
     });
   }
 
@@ -135,19 +156,24 @@ export function applications(store: Store) {
     if (!isObject(spec.job)) {
       throw new Unprocessable(`Application '${name}' has no spec.job to ${state === 'running' ? 'start' : 'suspend'}`);
     }
-    const updated = await write(env, name, {
-      apiVersion: app.apiVersion,
-      kind: app.kind,
-      labels: app.labels,
-      annotations: app.annotations,
-      spec: { ...spec, job: { ...spec.job, state } },
-    });
+    const updated = await write(
+      env,
+      name,
+      { apiVersion: app.apiVersion, kind: app.kind, labels: app.labels, annotations: app.annotations, spec: { ...spec, job: { ...spec.job, state } } },
+      app,
+    );
     return applicationOut(updated);
   }
 
   return {
     async createOrUpdate(envName: string, body: JsonObject): Promise<JsonObject> {
-      const env = await requireEnvironment(store, envName);
+      // one query reads the environment (a missing one is a 404 before the body is judged) and
+      // the application the body names, which write() then need not read again
+      const named = postedName(body);
+      const found = named === undefined ? undefined : await store.applications.withEnvironment(envName, named);
+      const env = found === undefined ? await store.environments.get(envName) : found?.env;
+      if (!env) throw new NotFound(`Environment '${envName}' not found`);
+      const read = found?.app;
       const post = validate(withEnvelope(body, APPLICATION_KIND));
       const namespace = (post.metadata as JsonObject).namespace;
       if (namespace !== undefined && namespace !== env.kubernetesNamespace) {
@@ -155,18 +181,19 @@ export function applications(store: Store) {
           `metadata.namespace '${String(namespace)}' differs from environment '${envName}''s namespace '${env.kubernetesNamespace}'`,
         );
       }
-      const app = await write(env, post.metadata.name, {
+      const fields = {
         apiVersion: post.apiVersion,
         kind: post.kind,
         labels: post.metadata.labels ?? null,
         annotations: post.metadata.annotations ?? null,
         spec: post.spec,
-      });
+      };
+      const app = await write(env, post.metadata.name, fields, post.metadata.name === named ? read : undefined);
       return applicationOut(app);
     },
 
     async get(envName: string, name: string): Promise<JsonObject> {
-      return applicationOut((await requireApplication(envName, name)).app);
+      return applicationOut(await findApplication(envName, name));
     },
 
     /** Where an application's FlinkDeployment lives: what the web UI proxy needs to find its JobManager. */
@@ -184,7 +211,7 @@ export function applications(store: Store) {
     /** Asks for the application to go: its FlinkDeployment is deleted first, then the application. Repeating it is harmless. */
     async delete(envName: string, name: string): Promise<void> {
       await retryOnRace(async () => {
-        const { app } = await requireApplication(envName, name);
+        const app = await findApplication(envName, name);
         if (!app.deletionRequestedAt) await store.applications.requestDeletion(app, now());
       });
     },
@@ -193,20 +220,20 @@ export function applications(store: Store) {
     suspend: (envName: string, name: string) => setJobState(envName, name, 'suspended'),
 
     async listInstances(envName: string, name: string, page: PageRequest): Promise<JsonObject> {
-      const { app } = await requireApplication(envName, name);
+      const app = await findApplication(envName, name);
       const result = await store.applications.listInstances(app.id, page);
       return pageBody(page, { items: result.items.map(instanceOut), total: result.total });
     },
 
     async getInstance(envName: string, name: string, instanceName: string): Promise<JsonObject> {
-      const { app } = await requireApplication(envName, name);
+      const app = await findApplication(envName, name);
       const instance = await store.applications.getInstance(app.id, instanceName);
       if (!instance) throw new NotFound(`Instance '${instanceName}' of application '${name}' not found`);
       return instanceOut(instance);
     },
 
     async listEvents(envName: string, name: string, page: PageRequest): Promise<JsonObject> {
-      const { app } = await requireApplication(envName, name);
+      const app = await findApplication(envName, name);
       const result = await store.applications.listEvents(app.id, page);
       return pageBody(page, { items: result.items.map(eventOut), total: result.total });
     },

@@ -62,12 +62,15 @@ export function pageBody<T>(request: PageRequest, page: Page<T>): {
   };
 }
 
-/** Prisma `orderBy` for a page request: the requested order, then a unique tiebreaker. */
+/**
+ * Prisma `orderBy` for a page request: the requested order, then a unique tiebreaker, each field
+ * once (a field repeated later in an order changes nothing; leaving it out lets an index serve the order).
+ */
 export function orderBy(
   request: PageRequest,
   fields: Record<string, string>,
   fallback: Record<string, 'asc' | 'desc'>[],
 ): Record<string, 'asc' | 'desc'>[] {
-  const order = request.sort.map((s) => ({ [fields[s.property]!]: s.direction }));
-  return [...order, ...fallback];
+  const order = [...request.sort.map((s) => ({ [fields[s.property]!]: s.direction })), ...fallback];
+  return order.filter((o, i) => order.findIndex((p) => Object.keys(p)[0] === Object.keys(o)[0]) === i);
 }

@@ -16,17 +16,20 @@ export class AlreadyExists extends Conflict {
 }
 
 /**
- * Runs a store operation, translating Prisma's error codes into drey's errors:
- * a unique violation is a Conflict, a missing record is NotFound. Anything else propagates.
+ * Runs a store operation, translating Prisma's error codes into drey's errors (for its own
+ * calls and raw SQL alike): a unique violation is a Conflict, a missing record is NotFound.
+ * Anything else propagates.
  */
 export async function translate<T>(what: string, op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (err) {
     if (err instanceof Prisma.PrismaClientKnownRequestError) {
-      if (err.code === 'P2002') throw new AlreadyExists(what);
+      // raw SQL (P2010) names the violation in the driver adapter's error kind
+      const kind = (err.meta as { driverAdapterError?: { cause?: { kind?: string } } } | undefined)?.driverAdapterError?.cause?.kind;
+      if (err.code === 'P2002' || kind === 'UniqueConstraintViolation') throw new AlreadyExists(what);
       if (err.code === 'P2025') throw new NotFound(`${what} not found`);
-      if (err.code === 'P2003') throw new Conflict(`${what} is still referenced`);
+      if (err.code === 'P2003' || kind === 'ForeignKeyConstraintViolation') throw new Conflict(`${what} is still referenced`);
     }
     throw err;
   }

@@ -1,0 +1,126 @@
+import { orderBy, type PageRequest } from '../domain/paging.js';
+
+type Direction = 'asc' | 'desc';
+
+/** One stored field of a list's order. */
+export interface SortKey {
+  field: string;
+  direction: Direction;
+}
+
+/** The order of a page request as sort keys: the requested fields, then the tiebreakers, each field once. */
+export function sortKeys(request: PageRequest, fields: Record<string, string>, tiebreakers: Record<string, Direction>[]): SortKey[] {
+  return orderBy(request, fields, tiebreakers).map((o) => {
+    const [field, direction] = Object.entries(o)[0]!;
+    return { field, direction };
+  });
+}
+
+/** Prisma `orderBy` for sort keys. */
+export function orderByKeys(keys: SortKey[]): Record<string, Direction>[] {
+  return keys.map((k) => ({ [k.field]: k.direction }));
+}
+
+/**
+ * A Prisma `where` for the rows that come strictly after `values` (a row's values of `keys`) in
+ * the order of `keys`. The first key's bound is stated on its own as well, so an index led by it
+ * starts the scan there rather than at the list's start.
+ */
+export function rowsAfter(keys: SortKey[], values: unknown[]): Record<string, unknown> {
+  const beyond = (k: SortKey, strict: boolean) => (k.direction === 'asc' ? (strict ? 'gt' : 'gte') : strict ? 'lt' : 'lte');
+  const branches = keys.map((key, i) => ({
+    ...Object.fromEntries(keys.slice(0, i).map((k, j) => [k.field, values[j]])),
+    [key.field]: { [beyond(key, true)]: values[i] },
+  }));
+  return { AND: [{ [keys[0]!.field]: { [beyond(keys[0]!, false)]: values[0] } }, { OR: branches }] };
+}
+
+interface Cursor {
+  values: unknown[];
+  /** The write generation when the page's query started. */
+  generation: number;
+}
+
+/**
+ * Where the pages a client walks in order (page=0,1,2…) ended: the sort values of the last row of
+ * recently served pages, so that page k+1 after page k is a keyset query that an index answers in
+ * the same time at any depth, instead of an OFFSET that reads every row before it. Bounded: the
+ * oldest cursors are forgotten, and a forgotten cursor only means an OFFSET query.
+ *
+ * A write through this process to a list's scope invalidates the scope's cursors, so within one
+ * process a keyset page is exactly the OFFSET page. (Rows added or removed by another process
+ * between two pages shift OFFSET pages but not keyset ones: the walker then sees neither a row
+ * twice nor skips one.)
+ */
+export class PageCursors {
+  private readonly cursors = new Map<string, Cursor>();
+  private readonly writes = new Map<string, number>();
+  private generation = 0;
+  /** The newest write generation of a scope no longer in `writes`. */
+  private forgottenWrites = 0;
+
+  constructor(private readonly max = 1_000) {}
+
+  /** Marks a scope changed: its cursors no longer hold. */
+  changed(scope: string): void {
+    this.writes.delete(scope);
+    this.writes.set(scope, ++this.generation);
+    if (this.writes.size > this.max) {
+      const [oldest, generation] = this.writes.entries().next().value as [string, number];
+      this.writes.delete(oldest);
+      this.forgottenWrites = Math.max(this.forgottenWrites, generation);
+    }
+  }
+
+  /** The current generation, to pass to `remember` for a query starting now. */
+  now(): number {
+    return this.generation;
+  }
+
+  /** The sort values the previous page of `request` ended at, when this process served it and nothing changed since. */
+  before(scope: string, request: PageRequest): unknown[] | undefined {
+    if (request.page === 0) return undefined;
+    const key = this.key(scope, request, request.page - 1);
+    const cursor = this.cursors.get(key);
+    if (!cursor) return undefined;
+    if (cursor.generation < (this.writes.get(scope) ?? this.forgottenWrites)) {
+      this.cursors.delete(key);
+      return undefined;
+    }
+    return cursor.values;
+  }
+
+  /** Remembers where the page of `request` ended, for a query that started at `generation`. */
+  remember(scope: string, request: PageRequest, values: unknown[], generation: number): void {
+    const key = this.key(scope, request, request.page);
+    this.cursors.delete(key);
+    this.cursors.set(key, { values, generation });
+    if (this.cursors.size > this.max) this.cursors.delete(this.cursors.keys().next().value as string);
+  }
+
+  private key(scope: string, request: PageRequest, page: number): string {
+    return JSON.stringify([scope, request.size, request.sort, page]);
+  }
+}
+
+/**
+ * One page of rows in the order of `keys`: a keyset query when `cursors` knows where the previous
+ * page ended, else OFFSET. `find` runs the query (`where` is what to add to the list's own filter).
+ */
+export async function findPage<Row extends Record<string, unknown>>(
+  cursors: PageCursors,
+  scope: string,
+  request: PageRequest,
+  keys: SortKey[],
+  find: (args: { where: Record<string, unknown> | undefined; orderBy: Record<string, Direction>[]; skip: number; take: number }) => Promise<Row[]>,
+): Promise<Row[]> {
+  const generation = cursors.now();
+  const previous = cursors.before(scope, request);
+  const orderBy = orderByKeys(keys);
+  const rows = previous
+    ? await find({ where: rowsAfter(keys, previous), orderBy, skip: 0, take: request.size })
+    : await find({ where: undefined, orderBy, skip: request.page * request.size, take: request.size });
+  const last = rows[rows.length - 1];
+  if (last) cursors.remember(scope, request, keys.map((k) => last[k.field]), generation);
+  return rows;
+}
