@@ -1,3 +1,4 @@
+import pg from 'pg';
 import {
   Prisma,
   type Environment,
@@ -8,7 +9,6 @@ import {
 } from '../generated/prisma/client.js';
 import { orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS, SEQUENCE_SORT_FIELDS } from '../domain/paging.js';
 import { StaleWrite, translate } from './errors.js';
-import { nullableJson } from './json.js';
 import { findPage, PageCursors, sortKeys } from './paging.js';
 
 export type { Application, ApplicationEvent, ApplicationInstance };
@@ -41,28 +41,234 @@ export interface ApplicationFields {
   specHash: string;
 }
 
-type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
-
 /** The Postgres channel that carries `<environment>/<application>` after every API write of an application. */
 export const APPLICATION_CHANNEL = 'drey_applications';
 
 /**
- * SQL text of a JSON value for a `json` column, `::json`-cast where used: `json` keeps the text
+ * SQL text of a JSON value for a `json` or `jsonb` column, cast where used: `json` keeps the text
  * as written, so key order reads back as posted (what Prisma's own writes send too).
  */
 function jsonText(value: unknown): string | null {
   return value === undefined || value === null ? null : JSON.stringify(value);
 }
 
-/** A row of a one-statement write: the application, and the key to notify. */
-type Written = Application & { notifyKey: string };
+/*
+ * The hot statements (the API's writes and reads of one application, the controller's find,
+ * record and resync) go to node-postgres directly, as named prepared statements: Prisma costs
+ * several hundred µs of CPU per call, and PostgreSQL plans a prepared statement once per
+ * connection instead of per call. The names are fixed, so each connection caches a handful of
+ * them; every column is listed, so a migration that adds one cannot change a cached plan's result.
+ */
+
+/** Each model's columns in schema order (the order Prisma returns them); a missing or extra one fails to compile. */
+const APPLICATION_FIELDS: { [K in keyof Application]: null } = {
+  id: null,
+  environmentId: null,
+  name: null,
+  apiVersion: null,
+  kind: null,
+  labels: null,
+  annotations: null,
+  spec: null,
+  specHash: null,
+  status: null,
+  deployedSpecHash: null,
+  deletionRequestedAt: null,
+  version: null,
+  createdAt: null,
+  updatedAt: null,
+};
+const ENVIRONMENT_FIELDS: { [K in keyof Environment]: null } = {
+  id: null,
+  name: null,
+  kubernetesNamespace: null,
+  flinkApplicationDefaults: null,
+  computePoolDefaults: null,
+  statementDefaults: null,
+  version: null,
+  createdAt: null,
+  updatedAt: null,
+};
+const INSTANCE_FIELDS: { [K in keyof ApplicationInstance]: null } = {
+  id: null,
+  seq: null,
+  applicationId: null,
+  spec: null,
+  jobStatus: null,
+  createdAt: null,
+  updatedAt: null,
+};
+const APPLICATION = Object.keys(APPLICATION_FIELDS);
+const ENVIRONMENT = Object.keys(ENVIRONMENT_FIELDS);
+const INSTANCE = Object.keys(INSTANCE_FIELDS);
+
+/** A select list of `columns`, qualified by `alias` (none: bare, as RETURNING takes them). */
+function columns(names: string[], alias?: string): string {
+  return names.map((c) => (alias ? `${alias}."${c}"` : `"${c}"`)).join(', ');
+}
+
+/** The object of `names` read from an array-mode row, starting at column `from`. */
+function fromRow<T>(names: string[], row: unknown[], from = 0): T {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < names.length; i++) out[names[i]!] = row[from + i];
+  return out as T;
+}
 
 /**
- * The end of a one-statement write of applications: the rows of its `app` CTE, each with the
- * `<environment>/<application>` key that `notifier` sends.
+ * How node-postgres parses the columns of these statements: as Prisma returns them, so bigint
+ * (`seq`) as a BigInt; timestamps become Dates and json/jsonb parsed values, node-postgres's defaults.
  */
-function returningWritten(): Prisma.Sql {
-  return Prisma.sql`SELECT app.*, e.name || '/' || app.name AS "notifyKey" FROM app JOIN "Environment" e ON e.id = app."environmentId"`;
+const TYPES = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === pg.types.builtins.INT8 ? BigInt : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** A named prepared statement. */
+interface Statement {
+  name: string;
+  text: string;
+}
+
+/** The end of a one-statement write of applications: the rows of its `app` CTE, each with the key `notifier` sends. */
+const RETURNING_WRITTEN = `SELECT ${columns(APPLICATION, 'app')}, e.name || '/' || app.name FROM app JOIN "Environment" e ON e.id = app."environmentId"`;
+
+/**
+ * A CTE deleting all but the newest KEPT_PER_APPLICATION instances or events of application $1,
+ * in the statement that inserts one more: the statement sees the rows as they were before it, so
+ * the newest KEPT_PER_APPLICATION - 1 of those stay, with the new one.
+ */
+function pruneBeforeOneMore(table: 'ApplicationInstance' | 'ApplicationEvent'): string {
+  return `DELETE FROM "${table}" WHERE "applicationId" = $1::uuid AND EXISTS (SELECT 1 FROM app) AND seq < (
+    SELECT seq FROM "${table}" WHERE "applicationId" = $1::uuid ORDER BY seq DESC OFFSET ${KEPT_PER_APPLICATION - 2} LIMIT 1
+  )`;
+}
+
+/** The statements, one text per name. */
+const SQL = {
+  /** $1 application id, $2 environment id, $3 name, $4-$9 fields, $10 at, $11-$12 instance, $13-$17 event. */
+  create: {
+    name: 'drey_application_create',
+    text: `WITH app AS (
+      INSERT INTO "Application" (id, "environmentId", name, "apiVersion", kind, labels, annotations, spec, "specHash", "createdAt", "updatedAt")
+      VALUES ($1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::json, $7::json, $8::json, $9::text, $10::timestamptz, $10::timestamptz)
+      RETURNING ${columns(APPLICATION)}
+    ), instance AS (
+      INSERT INTO "ApplicationInstance" (id, "applicationId", spec, "createdAt", "updatedAt")
+      SELECT $11::uuid, app.id, $12::json, $10::timestamptz, $10::timestamptz FROM app
+    ), event AS (
+      INSERT INTO "ApplicationEvent" (id, "applicationId", "instanceName", type, message, data, "createdAt")
+      SELECT $13::uuid, app.id, $14::text, $15::text, $16::text, $17::jsonb, $10::timestamptz FROM app
+    ) ${RETURNING_WRITTEN}`,
+  },
+  /** $1 application id, $2 version, $3-$8 fields, $9 at, $10-$13 event; the event names the newest instance. */
+  update: {
+    name: 'drey_application_update',
+    text: updateText(false),
+  },
+  /** As `update`, with $14-$15 a new instance that the event names. */
+  updateWithInstance: {
+    name: 'drey_application_update_instance',
+    text: updateText(true),
+  },
+  /** $1 application id, $2 version, $3 at. */
+  requestDeletion: {
+    name: 'drey_application_request_deletion',
+    text: `WITH app AS (
+      UPDATE "Application" SET "deletionRequestedAt" = $3::timestamptz, version = version + 1
+      WHERE id = $1::uuid AND version = $2::int
+      RETURNING ${columns(APPLICATION)}
+    ) ${RETURNING_WRITTEN}`,
+  },
+  /** $1 channel, $2 keys. */
+  notify: {
+    name: 'drey_application_notify',
+    text: 'SELECT pg_notify($1::text, key) FROM unnest($2::text[]) AS key',
+  },
+  /** $1 environment id, $2 name. */
+  get: {
+    name: 'drey_application_get',
+    text: `SELECT ${columns(APPLICATION, 'a')} FROM "Application" a WHERE a."environmentId" = $1::uuid AND a.name = $2::text`,
+  },
+  /** $1 environment name, $2 name. */
+  getByNames: {
+    name: 'drey_application_by_names',
+    text: `SELECT ${columns(APPLICATION, 'a')} FROM "Application" a JOIN "Environment" e ON e.id = a."environmentId"
+      WHERE e.name = $1::text AND a.name = $2::text`,
+  },
+  /** $1 environment name, $2 name: the environment's columns, then the application's (null when it has none). */
+  withEnvironment: {
+    name: 'drey_application_with_environment',
+    text: `SELECT ${columns(ENVIRONMENT, 'e')}, ${columns(APPLICATION, 'a')}
+      FROM "Environment" e LEFT JOIN "Application" a ON a."environmentId" = e.id AND a.name = $2::text
+      WHERE e.name = $1::text`,
+  },
+  /** $1 environment name, $2 name: the application's columns, its environment's, then its newest instance's (null when none). */
+  find: {
+    name: 'drey_application_find',
+    text: `SELECT ${columns(APPLICATION, 'a')}, ${columns(ENVIRONMENT, 'e')}, ${columns(INSTANCE, 'i')}
+      FROM "Application" a JOIN "Environment" e ON e.id = a."environmentId"
+      LEFT JOIN LATERAL (
+        SELECT ${columns(INSTANCE)} FROM "ApplicationInstance" WHERE "applicationId" = a.id ORDER BY seq DESC LIMIT 1
+      ) i ON true
+      WHERE e.name = $1::text AND a.name = $2::text`,
+  },
+  versions: {
+    name: 'drey_application_versions',
+    text: `SELECT a.id::text, a.name, a.version, e.id::text, e.name, e.version, e."kubernetesNamespace"
+      FROM "Application" a JOIN "Environment" e ON e.id = a."environmentId"`,
+  },
+  /**
+   * $1 application id, $2 status, $3 deployed hash, $4-$5 the instance whose job status is set
+   * (null: none), $6 at, $7-$11 the events' columns, in order, $12 how many of the application's
+   * older events stay (KEPT_PER_APPLICATION less the new ones; no prune without new events).
+   * The events get their seq in the order they are given.
+   */
+  recordObservation: {
+    name: 'drey_application_record_observation',
+    text: `WITH app AS (
+      UPDATE "Application" SET status = $2::jsonb, "deployedSpecHash" = $3::text WHERE id = $1::uuid
+    ), instance AS (
+      UPDATE "ApplicationInstance" SET "jobStatus" = $5::jsonb, "updatedAt" = $6::timestamptz
+      WHERE $4::uuid IS NOT NULL AND id = $4::uuid AND "applicationId" = $1::uuid
+    ), event AS (
+      INSERT INTO "ApplicationEvent" (id, "applicationId", "instanceName", type, message, data, "createdAt")
+      SELECT e.id, $1::uuid, e."instanceName", e.type, e.message, e.data::jsonb, $6::timestamptz
+      FROM unnest($7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[]) WITH ORDINALITY AS e(id, "instanceName", type, message, data, n)
+      ORDER BY e.n
+    )
+    DELETE FROM "ApplicationEvent" WHERE cardinality($7::uuid[]) > 0 AND "applicationId" = $1::uuid AND seq <= (
+      SELECT seq FROM "ApplicationEvent" WHERE "applicationId" = $1::uuid ORDER BY seq DESC OFFSET $12::int LIMIT 1
+    )`,
+  },
+} satisfies Record<string, Statement>;
+
+/** The text of an update, with or without a new instance. */
+function updateText(withInstance: boolean): string {
+  const instance = withInstance
+    ? `, instance AS (
+        INSERT INTO "ApplicationInstance" (id, "applicationId", spec, "createdAt", "updatedAt")
+        SELECT $14::uuid, app.id, $15::json, $9::timestamptz, $9::timestamptz FROM app
+      ), pruned_instances AS (${pruneBeforeOneMore('ApplicationInstance')})`
+    : '';
+  const instanceName = withInstance
+    ? '$14::uuid::text'
+    : '(SELECT i.id::text FROM "ApplicationInstance" i WHERE i."applicationId" = app.id ORDER BY i.seq DESC LIMIT 1)';
+  return `WITH app AS (
+      UPDATE "Application" SET "apiVersion" = $3::text, kind = $4::text, labels = $5::json, annotations = $6::json, spec = $7::json,
+        "specHash" = $8::text, "updatedAt" = $9::timestamptz, version = version + 1
+      WHERE id = $1::uuid AND version = $2::int
+      RETURNING ${columns(APPLICATION)}
+    )${instance}, event AS (
+      INSERT INTO "ApplicationEvent" (id, "applicationId", "instanceName", type, message, data, "createdAt")
+      SELECT $10::uuid, app.id, ${instanceName}, $11::text, $12::text, $13::jsonb, $9::timestamptz FROM app
+    ), pruned_events AS (${pruneBeforeOneMore('ApplicationEvent')})
+    ${RETURNING_WRITTEN}`;
+}
+
+/** Runs a named statement; its rows as arrays of column values. */
+async function run(pool: pg.Pool, statement: Statement, values: unknown[]): Promise<unknown[][]> {
+  const result = await pool.query<unknown[]>({ ...statement, values, rowMode: 'array', types: TYPES });
+  return result.rows;
 }
 
 /**
@@ -72,7 +278,7 @@ function returningWritten(): Prisma.Sql {
  * commit's WAL flush), which capped concurrent writes at a third of their rate. Keys that arrive
  * while a send is under way go together in the next statement, so concurrent writes share one.
  */
-function notifier(db: PrismaClient): (key: string) => Promise<void> {
+function notifier(pool: pg.Pool): (key: string) => Promise<void> {
   let queued: { key: string; sent: () => void; failed: (err: unknown) => void }[] = [];
   let sending = false;
   async function send(): Promise<void> {
@@ -81,8 +287,7 @@ function notifier(db: PrismaClient): (key: string) => Promise<void> {
       const batch = queued;
       queued = [];
       try {
-        const keys = batch.map((b) => b.key);
-        await db.$executeRaw`SELECT pg_notify(${APPLICATION_CHANNEL}, key) FROM unnest(${keys}::text[]) AS key`;
+        await run(pool, SQL.notify, [APPLICATION_CHANNEL, batch.map((b) => b.key)]);
         for (const b of batch) b.sent();
       } catch (err) {
         for (const b of batch) b.failed(err);
@@ -97,27 +302,11 @@ function notifier(db: PrismaClient): (key: string) => Promise<void> {
     });
 }
 
-/** Splits a written row into the application and its notification key. */
-function written(row: Written | undefined): { app: Application; key: string } | undefined {
+/** Splits a written row (the application's columns, then the key to notify) into the application and the key. */
+function written(row: unknown[] | undefined): { app: Application; key: string } | undefined {
   if (!row) return undefined;
-  const { notifyKey, ...app } = row;
-  return { app, key: notifyKey };
+  return { app: fromRow<Application>(APPLICATION, row), key: row[APPLICATION.length] as string };
 }
-
-/**
- * A CTE deleting all but the newest KEPT_PER_APPLICATION instances or events of an application,
- * in the statement that inserts one more: the statement sees the rows as they were before it, so
- * the newest KEPT_PER_APPLICATION - 1 of those stay, with the new one.
- */
-function pruneBeforeOneMore(table: 'ApplicationInstance' | 'ApplicationEvent', applicationId: string): Prisma.Sql {
-  const t = table === 'ApplicationInstance' ? Prisma.sql`"ApplicationInstance"` : Prisma.sql`"ApplicationEvent"`;
-  return Prisma.sql`DELETE FROM ${t} WHERE "applicationId" = ${applicationId}::uuid AND EXISTS (SELECT 1 FROM app) AND seq < (
-    SELECT seq FROM ${t} WHERE "applicationId" = ${applicationId}::uuid ORDER BY seq DESC OFFSET ${KEPT_PER_APPLICATION - 2} LIMIT 1
-  )`;
-}
-
-/** An environment's columns as `withEnvironment` selects them: `env.<field>`. */
-type EnvironmentColumns = { [K in keyof Environment as `env.${K}`]: Environment[K] };
 
 /** An application with its environment, as the controller reads it. */
 export type ApplicationWithEnvironment = Application & { environment: Environment };
@@ -133,7 +322,7 @@ export interface ApplicationVersion {
   environment: { id: string; name: string; version: number; kubernetesNamespace: string };
 }
 
-/** What one reconcile observed, written in one transaction. Status writes never touch the spec or `version`. */
+/** What one reconcile observed, written in one statement. Status writes never touch the spec or `version`. */
 export interface Observation {
   status: unknown;
   deployedSpecHash: string | null;
@@ -142,41 +331,22 @@ export interface Observation {
   events: NewEvent[];
 }
 
-/** Appends events to an application's history (in their order), keeping the newest KEPT_PER_APPLICATION. */
-async function addEvents(tx: Tx, applicationId: string, events: NewEvent[], at: Date): Promise<void> {
-  if (!events.length) return;
-  await tx.applicationEvent.createMany({
-    data: events.map((event) => ({
-      id: event.id,
-      applicationId,
-      instanceName: event.instanceName,
-      type: event.type,
-      message: event.message,
-      data: nullableJson(event.data),
-      createdAt: at,
-    })),
-  });
-  await tx.$executeRaw`DELETE FROM "ApplicationEvent" WHERE "applicationId" = ${applicationId}::uuid AND seq < (
-    SELECT seq FROM "ApplicationEvent" WHERE "applicationId" = ${applicationId}::uuid ORDER BY seq DESC OFFSET ${KEPT_PER_APPLICATION - 1} LIMIT 1
-  )`;
-}
-
 /** Store operations on applications, their instances and their events. */
-export function applicationStore(db: PrismaClient) {
+export function applicationStore(db: PrismaClient, pool: pg.Pool) {
   /** Where recently served list pages ended, per environment id. */
   const cursors = new PageCursors();
-  const notify = notifier(db);
+  const notify = notifier(pool);
 
   return {
     async get(environmentId: string, name: string): Promise<Application | null> {
-      return db.application.findUnique({ where: { environmentId_name: { environmentId, name } } });
+      const [row] = await run(pool, SQL.get, [environmentId, name]);
+      return row ? fromRow<Application>(APPLICATION, row) : null;
     },
 
     /** The application named `name` in the environment named `environmentName`, in one query. */
     async getByNames(environmentName: string, name: string): Promise<Application | null> {
-      const rows = await db.$queryRaw<Application[]>`SELECT a.* FROM "Application" a JOIN "Environment" e ON e.id = a."environmentId"
-        WHERE e.name = ${environmentName} AND a.name = ${name}`;
-      return rows[0] ?? null;
+      const [row] = await run(pool, SQL.getByNames, [environmentName, name]);
+      return row ? fromRow<Application>(APPLICATION, row) : null;
     },
 
     /**
@@ -184,28 +354,10 @@ export function applicationStore(db: PrismaClient) {
      * none), in one query; null when there is no such environment.
      */
     async withEnvironment(environmentName: string, name: string): Promise<{ env: Environment; app: Application | null } | null> {
-      const rows = await db.$queryRaw<(EnvironmentColumns & ({ [K in keyof Application]: Application[K] | null }))[]>`SELECT
-          e.id AS "env.id", e.name AS "env.name", e."kubernetesNamespace" AS "env.kubernetesNamespace",
-          e."flinkApplicationDefaults" AS "env.flinkApplicationDefaults", e."computePoolDefaults" AS "env.computePoolDefaults",
-          e."statementDefaults" AS "env.statementDefaults", e.version AS "env.version", e."createdAt" AS "env.createdAt",
-          e."updatedAt" AS "env.updatedAt", a.*
-        FROM "Environment" e LEFT JOIN "Application" a ON a."environmentId" = e.id AND a.name = ${name}
-        WHERE e.name = ${environmentName}`;
-      const row = rows[0];
+      const [row] = await run(pool, SQL.withEnvironment, [environmentName, name]);
       if (!row) return null;
-      const env: Environment = {
-        id: row['env.id'],
-        name: row['env.name'],
-        kubernetesNamespace: row['env.kubernetesNamespace'],
-        flinkApplicationDefaults: row['env.flinkApplicationDefaults'],
-        computePoolDefaults: row['env.computePoolDefaults'],
-        statementDefaults: row['env.statementDefaults'],
-        version: row['env.version'],
-        createdAt: row['env.createdAt'],
-        updatedAt: row['env.updatedAt'],
-      };
-      if (row.id === null) return { env, app: null };
-      const app = Object.fromEntries(Object.entries(row).filter(([k]) => !k.startsWith('env.'))) as Application;
+      const env = fromRow<Environment>(ENVIRONMENT, row);
+      const app = row[ENVIRONMENT.length] === null ? null : fromRow<Application>(APPLICATION, row, ENVIRONMENT.length);
       return { env, app };
     },
 
@@ -235,18 +387,25 @@ export function applicationStore(db: PrismaClient) {
      */
     async create(app: { id: string; environmentId: string; name: string; at: Date } & ApplicationFields, instance: NewInstance, event: NewEvent): Promise<Application> {
       const rows = await translate(`Application '${app.name}'`, () =>
-        db.$queryRaw<Written[]>`WITH app AS (
-          INSERT INTO "Application" (id, "environmentId", name, "apiVersion", kind, labels, annotations, spec, "specHash", "createdAt", "updatedAt")
-          VALUES (${app.id}::uuid, ${app.environmentId}::uuid, ${app.name}, ${app.apiVersion}, ${app.kind}, ${jsonText(app.labels)}::json,
-                  ${jsonText(app.annotations)}::json, ${jsonText(app.spec)}::json, ${app.specHash}, ${app.at}, ${app.at})
-          RETURNING *
-        ), instance AS (
-          INSERT INTO "ApplicationInstance" (id, "applicationId", spec, "createdAt", "updatedAt")
-          SELECT ${instance.id}::uuid, app.id, ${jsonText(instance.spec)}::json, ${app.at}, ${app.at} FROM app
-        ), event AS (
-          INSERT INTO "ApplicationEvent" (id, "applicationId", "instanceName", type, message, data, "createdAt")
-          SELECT ${event.id}::uuid, app.id, ${event.instanceName}, ${event.type}, ${event.message}, ${jsonText(event.data)}::jsonb, ${app.at} FROM app
-        ) ${returningWritten()}`,
+        run(pool, SQL.create, [
+          app.id,
+          app.environmentId,
+          app.name,
+          app.apiVersion,
+          app.kind,
+          jsonText(app.labels),
+          jsonText(app.annotations),
+          jsonText(app.spec),
+          app.specHash,
+          app.at,
+          instance.id,
+          jsonText(instance.spec),
+          event.id,
+          event.instanceName,
+          event.type,
+          event.message,
+          jsonText(event.data),
+        ]),
       );
       cursors.changed(app.environmentId);
       const done = written(rows[0])!;
@@ -266,26 +425,24 @@ export function applicationStore(db: PrismaClient) {
       instance: NewInstance | undefined,
       event: Omit<NewEvent, 'instanceName'>,
     ): Promise<Application> {
-      const newInstance = instance
-        ? Prisma.sql`, instance AS (
-            INSERT INTO "ApplicationInstance" (id, "applicationId", spec, "createdAt", "updatedAt")
-            SELECT ${instance.id}::uuid, app.id, ${jsonText(instance.spec)}::json, ${at}, ${at} FROM app
-          ), pruned_instances AS (${pruneBeforeOneMore('ApplicationInstance', current.id)})`
-        : Prisma.empty;
-      const instanceName = instance
-        ? Prisma.sql`${instance.id}`
-        : Prisma.sql`(SELECT i.id::text FROM "ApplicationInstance" i WHERE i."applicationId" = app.id ORDER BY i.seq DESC LIMIT 1)`;
-      const rows = await db.$queryRaw<Written[]>`WITH app AS (
-          UPDATE "Application" SET "apiVersion" = ${fields.apiVersion}, kind = ${fields.kind}, labels = ${jsonText(fields.labels)}::json,
-            annotations = ${jsonText(fields.annotations)}::json, spec = ${jsonText(fields.spec)}::json, "specHash" = ${fields.specHash},
-            "updatedAt" = ${at}, version = version + 1
-          WHERE id = ${current.id}::uuid AND version = ${current.version}
-          RETURNING *
-        )${newInstance}, event AS (
-          INSERT INTO "ApplicationEvent" (id, "applicationId", "instanceName", type, message, data, "createdAt")
-          SELECT ${event.id}::uuid, app.id, ${instanceName}, ${event.type}, ${event.message}, ${jsonText(event.data)}::jsonb, ${at} FROM app
-        ), pruned_events AS (${pruneBeforeOneMore('ApplicationEvent', current.id)})
-        ${returningWritten()}`;
+      const values: unknown[] = [
+        current.id,
+        current.version,
+        fields.apiVersion,
+        fields.kind,
+        jsonText(fields.labels),
+        jsonText(fields.annotations),
+        jsonText(fields.spec),
+        fields.specHash,
+        at,
+        event.id,
+        event.type,
+        event.message,
+        jsonText(event.data),
+      ];
+      const rows = instance
+        ? await run(pool, SQL.updateWithInstance, [...values, instance.id, jsonText(instance.spec)])
+        : await run(pool, SQL.update, values);
       const done = written(rows[0]);
       if (!done) throw new StaleWrite(`Application '${current.name}'`);
       cursors.changed(current.environmentId);
@@ -298,11 +455,7 @@ export function applicationStore(db: PrismaClient) {
      * notifies; the controller removes it once its FlinkDeployment is gone.
      */
     async requestDeletion(current: Application, at: Date): Promise<void> {
-      const rows = await db.$queryRaw<Written[]>`WITH app AS (
-          UPDATE "Application" SET "deletionRequestedAt" = ${at}, version = version + 1
-          WHERE id = ${current.id}::uuid AND version = ${current.version}
-          RETURNING *
-        ) ${returningWritten()}`;
+      const rows = await run(pool, SQL.requestDeletion, [current.id, current.version, at]);
       const done = written(rows[0]);
       if (!done) throw new StaleWrite(`Application '${current.name}'`);
       await notify(done.key);
@@ -313,42 +466,51 @@ export function applicationStore(db: PrismaClient) {
       await db.application.deleteMany({ where: { id: applicationId, deletionRequestedAt: { not: null } } });
     },
 
-    /** The application named `name` in the environment named `environmentName`, with that environment and its newest instance. */
+    /** The application named `name` in the environment named `environmentName`, with that environment and its newest instance, in one query. */
     async find(environmentName: string, name: string): Promise<ApplicationToReconcile | null> {
-      return db.application.findFirst({
-        where: { name, environment: { name: environmentName } },
-        include: { environment: true, instances: { orderBy: { seq: 'desc' }, take: 1 } },
-      });
+      const [row] = await run(pool, SQL.find, [environmentName, name]);
+      if (!row) return null;
+      const instanceAt = APPLICATION.length + ENVIRONMENT.length;
+      return {
+        ...fromRow<Application>(APPLICATION, row),
+        environment: fromRow<Environment>(ENVIRONMENT, row, APPLICATION.length),
+        instances: row[instanceAt] === null ? [] : [fromRow<ApplicationInstance>(INSTANCE, row, instanceAt)],
+      };
     },
 
     /** Every application's name and versions, and its environment's: what a resync compares to decide what to look at (one query). */
     async versions(): Promise<ApplicationVersion[]> {
-      const rows = await db.$queryRaw<{ id: string; name: string; version: number; envId: string; envName: string; envVersion: number; namespace: string }[]>`
-        SELECT a.id::text AS id, a.name, a.version, e.id::text AS "envId", e.name AS "envName", e.version AS "envVersion", e."kubernetesNamespace" AS namespace
-        FROM "Application" a JOIN "Environment" e ON e.id = a."environmentId"`;
+      const rows = await run(pool, SQL.versions, []);
       return rows.map((r) => ({
-        id: r.id,
-        name: r.name,
-        version: r.version,
-        environment: { id: r.envId, name: r.envName, version: r.envVersion, kubernetesNamespace: r.namespace },
+        id: r[0] as string,
+        name: r[1] as string,
+        version: r[2] as number,
+        environment: { id: r[3] as string, name: r[4] as string, version: r[5] as number, kubernetesNamespace: r[6] as string },
       }));
     },
 
-    /** Writes what the controller observed: status, deployed hash, the current instance's job status and new events. */
+    /**
+     * Writes what the controller observed: status, deployed hash, the current instance's job
+     * status and new events (keeping the newest KEPT_PER_APPLICATION), in one statement.
+     */
     async recordObservation(applicationId: string, observation: Observation, at: Date): Promise<void> {
-      await db.$transaction(async (tx) => {
-        await tx.application.updateMany({
-          where: { id: applicationId },
-          data: { status: nullableJson(observation.status), deployedSpecHash: observation.deployedSpecHash },
-        });
-        if (observation.instanceJobStatus) {
-          await tx.applicationInstance.updateMany({
-            where: { id: observation.instanceJobStatus.instanceId, applicationId },
-            data: { jobStatus: nullableJson(observation.instanceJobStatus.jobStatus), updatedAt: at },
-          });
-        }
-        await addEvents(tx, applicationId, observation.events, at);
-      });
+      // more new events than are kept: only the newest would survive the prune
+      const events = observation.events.slice(-KEPT_PER_APPLICATION);
+      const job = observation.instanceJobStatus;
+      await run(pool, SQL.recordObservation, [
+        applicationId,
+        jsonText(observation.status),
+        observation.deployedSpecHash,
+        job?.instanceId ?? null,
+        job ? jsonText(job.jobStatus) : null,
+        at,
+        events.map((e) => e.id),
+        events.map((e) => e.instanceName),
+        events.map((e) => e.type),
+        events.map((e) => e.message),
+        events.map((e) => jsonText(e.data)),
+        KEPT_PER_APPLICATION - events.length,
+      ]);
     },
 
     /** The newest instance of an application, if any. */

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { Prisma } from '../generated/prisma/client.js';
 import { Conflict, NotFound } from '../domain/errors.js';
 
@@ -15,10 +16,14 @@ export class AlreadyExists extends Conflict {
   }
 }
 
+/** PostgreSQL's SQLSTATEs of a unique and a foreign key violation, as node-postgres reports them. */
+const UNIQUE_VIOLATION = '23505';
+const FOREIGN_KEY_VIOLATION = '23503';
+
 /**
- * Runs a store operation, translating Prisma's error codes into drey's errors (for its own
- * calls and raw SQL alike): a unique violation is a Conflict, a missing record is NotFound.
- * Anything else propagates.
+ * Runs a store operation, translating Prisma's error codes (for its own calls and raw SQL alike)
+ * and node-postgres's SQLSTATEs into drey's errors: a unique violation is a Conflict, a missing
+ * record is NotFound. Anything else propagates.
  */
 export async function translate<T>(what: string, op: () => Promise<T>): Promise<T> {
   try {
@@ -30,6 +35,10 @@ export async function translate<T>(what: string, op: () => Promise<T>): Promise<
       if (err.code === 'P2002' || kind === 'UniqueConstraintViolation') throw new AlreadyExists(what);
       if (err.code === 'P2025') throw new NotFound(`${what} not found`);
       if (err.code === 'P2003' || kind === 'ForeignKeyConstraintViolation') throw new Conflict(`${what} is still referenced`);
+    }
+    if (err instanceof pg.DatabaseError) {
+      if (err.code === UNIQUE_VIOLATION) throw new AlreadyExists(what);
+      if (err.code === FOREIGN_KEY_VIOLATION) throw new Conflict(`${what} is still referenced`);
     }
     throw err;
   }

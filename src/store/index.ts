@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { applicationStore } from './applications.js';
+import { poolOf } from './client.js';
 import { catalogEntryStore } from './catalogEntries.js';
 import { catalogStore } from './catalogs.js';
 import { computePoolStore } from './computePools.js';
@@ -10,11 +11,14 @@ import { secretStore } from './secrets.js';
 import { serverKeyStore } from './serverKeys.js';
 import { statementStore } from './statements.js';
 
-/** Every store operation, one group per resource; the only code that touches Prisma. */
+/**
+ * Every store operation, one group per resource; the only code that touches Prisma. `db` is made
+ * by `createPrismaClient`: the hot statements share its node-postgres pool.
+ */
 export function createStore(db: PrismaClient) {
   return {
     environments: environmentStore(db),
-    applications: applicationStore(db),
+    applications: applicationStore(db, poolOf(db)),
     secrets: secretStore(db),
     secretMappings: secretMappingStore(db),
     computePools: computePoolStore(db),

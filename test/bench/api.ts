@@ -122,8 +122,14 @@ async function insertApplications(db: pg.Pool, table: string, environmentId: str
 
 /** CPU time (ms) used so far by a process, from /proc (Linux). */
 async function cpuMs(pid: number): Promise<number> {
+  const { user, system } = await cpuSplitMs(pid);
+  return user + system;
+}
+
+/** CPU time (ms) used so far by a process in user space and in the kernel (system calls: sockets), from /proc (Linux). */
+async function cpuSplitMs(pid: number): Promise<{ user: number; system: number }> {
   const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /, '').split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  return { user: (Number(fields[11]) * 1000) / 100, system: (Number(fields[12]) * 1000) / 100 };
 }
 
 /**
@@ -154,11 +160,16 @@ async function postgresCpuMs(dataDir: string): Promise<number> {
 
 /** CPU per operation of a phase: drey's process, PostgreSQL's, and this (client) process's. */
 async function cpuPerOp<T>(pid: number, dataDir: string, ops: number, phase: () => Promise<T>): Promise<{ result: T; cpu: string }> {
-  const [drey0, pg0, self0] = [await cpuMs(pid), await postgresCpuMs(dataDir), process.cpuUsage()];
+  const [drey0, pg0, self0] = [await cpuSplitMs(pid), await postgresCpuMs(dataDir), process.cpuUsage()];
   const result = await phase();
   const self = process.cpuUsage(self0);
+  const drey1 = await cpuSplitMs(pid);
   const per = (ms: number) => `${((ms * 1000) / ops).toFixed(0)}µs`;
-  const cpu = `cpu/op drey ${per((await cpuMs(pid)) - drey0)} postgres ${per((await postgresCpuMs(dataDir)) - pg0)} client ${per((self.user + self.system) / 1000)}`;
+  const dreyUser = drey1.user - drey0.user;
+  const dreySystem = drey1.system - drey0.system;
+  const cpu =
+    `cpu/op drey ${per(dreyUser + dreySystem)} (kernel ${per(dreySystem)}) postgres ${per((await postgresCpuMs(dataDir)) - pg0)} ` +
+    `client ${per((self.user + self.system) / 1000)}`;
   return { result, cpu };
 }
 

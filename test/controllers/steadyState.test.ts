@@ -17,8 +17,8 @@ import { application, environment } from '../support/fixtures.js';
 const ENV = 'steady';
 const NAMESPACE = 'flink-steady';
 const APPS = ['steady-a', 'steady-b', 'steady-c'];
-/** The SQL statements one reconcile of a settled application sends: the application, its environment and its newest instance (Prisma reads an include in a query of its own). */
-const QUERIES_PER_SETTLED_RECONCILE = 3;
+/** The SQL statements one reconcile of a settled application sends: the application with its environment and its newest instance, in one. */
+const QUERIES_PER_SETTLED_RECONCILE = 1;
 /** The SQL statements one resync of settled applications sends: every application's and environment's versions. */
 const QUERIES_PER_IDLE_RESYNC = 1;
 /** The resync period of the drey under test: short, so an idle test window spans several. */
@@ -68,7 +68,7 @@ describe('an application at rest', () => {
     await prisma?.$disconnect();
   });
 
-  it('is reconciled in three reads and no Kubernetes call', async () => {
+  it('is reconciled in one read and no Kubernetes call', async () => {
     sql.length = 0;
     t.drey.sim!.apiServer.resetCounts();
     await controller.reconcile(`${ENV}/${APPS[0]}`);

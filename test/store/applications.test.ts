@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import { Conflict } from '../../src/domain/errors.js';
+import { createPrismaClient, type PrismaClient } from '../../src/store/client.js';
+import { KEPT_PER_APPLICATION, type Application, type NewEvent } from '../../src/store/applications.js';
+import { createStore, type Store } from '../../src/store/index.js';
+import { freshDatabase } from '../support/db.js';
+
+let prisma: PrismaClient;
+let store: Store;
+let envId: string;
+const at = new Date('2026-03-04T05:06:07.089Z');
+
+/** JSON text of a value with bigints spelled out: equal texts mean equal values with keys in the same order. */
+function ordered(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+}
+
+function event(message: string, data: unknown = null): NewEvent {
+  return { id: randomUUID(), instanceName: null, type: 'CMF_STATUS', message, data };
+}
+
+/** Creates an application with a spec whose keys are not in sorted order. */
+async function created(name: string): Promise<Application> {
+  const instanceId = randomUUID();
+  return store.applications.create(
+    {
+      id: randomUUID(),
+      environmentId: envId,
+      name,
+      at,
+      apiVersion: 'cmf.confluent.io/v1',
+      kind: 'FlinkApplication',
+      labels: { zeta: '1', alpha: '2' },
+      annotations: null,
+      spec: { z: 1, a: { y: [1, { q: true, b: null }], b: 'x' } },
+      specHash: `hash-${name}`,
+    },
+    { id: instanceId, spec: { z: 1, a: { y: [], b: 'x' } } },
+    { ...event('created', { k: 1 }), instanceName: instanceId },
+  );
+}
+
+beforeAll(async () => {
+  prisma = createPrismaClient(await freshDatabase());
+  store = createStore(prisma);
+  envId = randomUUID();
+  await store.environments.create({
+    id: envId,
+    name: 'env-s',
+    at,
+    kubernetesNamespace: 'ns-s',
+    flinkApplicationDefaults: { spec: { zz: 1, aa: 2 } },
+    computePoolDefaults: null,
+    statementDefaults: null,
+  });
+});
+afterAll(async () => {
+  await prisma.$disconnect();
+});
+
+describe('application store statements on node-postgres', () => {
+  it('reads an application, its environment and its newest instance as Prisma does, keys in the order written', async () => {
+    const app = await created('same-as-prisma');
+    const instanceId = randomUUID();
+    await store.applications.update(
+      app,
+      { apiVersion: app.apiVersion, kind: app.kind, labels: null, annotations: { n: 'v' }, spec: { b: 2, a: 1 }, specHash: 'changed' },
+      new Date(at.getTime() + 1000),
+      { id: instanceId, spec: { b: 2, a: 1 } },
+      { id: randomUUID(), type: 'CMF_STATUS', message: 'updated', data: null },
+    );
+    await store.applications.recordObservation(
+      app.id,
+      { status: { phase: 'RUNNING', z: [1], a: {} }, deployedSpecHash: 'deployed', instanceJobStatus: { instanceId, jobStatus: { state: 'RUNNING' } }, events: [] },
+      new Date(at.getTime() + 2000),
+    );
+
+    const byPrisma = await prisma.application.findFirst({
+      where: { name: 'same-as-prisma', environment: { name: 'env-s' } },
+      include: { environment: true, instances: { orderBy: { seq: 'desc' }, take: 1 } },
+    });
+    const found = await store.applications.find('env-s', 'same-as-prisma');
+    expect(found).toStrictEqual(byPrisma);
+    expect(ordered(found)).toBe(ordered(byPrisma));
+    expect(ordered(found!.spec)).toBe('{"b":2,"a":1}');
+    expect(typeof found!.instances[0]!.seq).toBe('bigint');
+
+    const { environment, instances, ...row } = byPrisma!;
+    for (const read of [
+      await store.applications.get(envId, 'same-as-prisma'),
+      await store.applications.getByNames('env-s', 'same-as-prisma'),
+      (await store.applications.withEnvironment('env-s', 'same-as-prisma'))!.app,
+    ]) {
+      expect(read).toStrictEqual(row);
+      expect(ordered(read)).toBe(ordered(row));
+    }
+    const withEnv = await store.applications.withEnvironment('env-s', 'same-as-prisma');
+    expect(withEnv!.env).toStrictEqual(environment);
+    expect(ordered(withEnv!.env)).toBe(ordered(environment));
+    expect(instances).toHaveLength(1);
+  });
+
+  it('a create returns the row as stored, and the rows it wrote read back in the order written', async () => {
+    const app = await created('written');
+    const stored = await prisma.application.findUniqueOrThrow({ where: { id: app.id } });
+    expect(app).toStrictEqual(stored);
+    expect(ordered(app)).toBe(ordered(stored));
+    expect(ordered(stored.labels)).toBe('{"zeta":"1","alpha":"2"}');
+    const [instance] = await prisma.applicationInstance.findMany({ where: { applicationId: app.id } });
+    expect(ordered(instance!.spec)).toBe('{"z":1,"a":{"y":[],"b":"x"}}');
+    const events = await prisma.applicationEvent.findMany({ where: { applicationId: app.id } });
+    expect(events.map((e) => [e.instanceName, e.message, e.data, e.createdAt])).toEqual([[instance!.id, 'created', { k: 1 }, at]]);
+  });
+
+  it('a second create of a name is a Conflict and writes nothing', async () => {
+    await created('twice');
+    await expect(created('twice')).rejects.toBeInstanceOf(Conflict);
+    expect(await prisma.application.count({ where: { name: 'twice' } })).toBe(1);
+    expect(await prisma.applicationEvent.count({ where: { application: { name: 'twice' } } })).toBe(1);
+  });
+
+  it('an update of a version that moved on is a StaleWrite and writes nothing', async () => {
+    const app = await created('stale');
+    const fields = { apiVersion: app.apiVersion, kind: app.kind, labels: null, annotations: null, spec: {}, specHash: 'h2' };
+    const next = { id: randomUUID(), type: 'CMF_STATUS', message: 'updated', data: null };
+    await store.applications.update(app, fields, at, undefined, next);
+    await expect(store.applications.update(app, fields, at, undefined, { ...next, id: randomUUID() })).rejects.toBeInstanceOf(Conflict);
+    expect((await prisma.application.findUniqueOrThrow({ where: { id: app.id } })).version).toBe(2);
+    expect(await prisma.applicationEvent.count({ where: { applicationId: app.id } })).toBe(2);
+  });
+
+  it('finds nothing for a missing application, and no instance for one without', async () => {
+    expect(await store.applications.find('env-s', 'nope')).toBeNull();
+    expect(await store.applications.find('no-env', 'written')).toBeNull();
+    const app = await created('bare');
+    await prisma.applicationInstance.deleteMany({ where: { applicationId: app.id } });
+    expect((await store.applications.find('env-s', 'bare'))!.instances).toEqual([]);
+  });
+
+  it('recording an observation writes status, hash, the instance job status and the events in order, in one statement', async () => {
+    const app = await created('observed');
+    const other = await created('observed-other');
+    const [instance] = await prisma.applicationInstance.findMany({ where: { applicationId: app.id } });
+    const [otherInstance] = await prisma.applicationInstance.findMany({ where: { applicationId: other.id } });
+    const later = new Date(at.getTime() + 5000);
+    const events = [event('first', { b: 1, a: 2 }), { ...event('second'), instanceName: instance!.id, type: 'JOB_STATUS' }];
+    await store.applications.recordObservation(
+      app.id,
+      { status: { s: 1 }, deployedSpecHash: 'd1', instanceJobStatus: { instanceId: instance!.id, jobStatus: { state: 'RUNNING' } }, events },
+      later,
+    );
+    // an instance of another application is not this one's to update
+    await store.applications.recordObservation(
+      app.id,
+      { status: null, deployedSpecHash: null, instanceJobStatus: { instanceId: otherInstance!.id, jobStatus: { state: 'X' } }, events: [] },
+      later,
+    );
+    const row = await prisma.application.findUniqueOrThrow({ where: { id: app.id }, include: { instances: true, events: { orderBy: { seq: 'asc' } } } });
+    expect(row.status).toBeNull();
+    expect(row.deployedSpecHash).toBeNull();
+    expect(row.version).toBe(1);
+    expect(row.instances.map((i) => [i.jobStatus, i.updatedAt])).toEqual([[{ state: 'RUNNING' }, later]]);
+    expect(row.events.map((e) => [e.message, e.type, e.instanceName, e.data, e.createdAt])).toEqual([
+      ['created', 'CMF_STATUS', instance!.id, { k: 1 }, at],
+      ['first', 'CMF_STATUS', null, { a: 2, b: 1 }, later],
+      ['second', 'JOB_STATUS', instance!.id, null, later],
+    ]);
+    expect((await prisma.applicationInstance.findUniqueOrThrow({ where: { id: otherInstance!.id } })).jobStatus).toBeNull();
+  });
+
+  it('recording events keeps the newest KEPT_PER_APPLICATION, however many come at once', async () => {
+    const app = await created('pruned');
+    const observe = (events: NewEvent[]) => store.applications.recordObservation(app.id, { status: null, deployedSpecHash: null, events }, at);
+    const messages = async () => (await prisma.applicationEvent.findMany({ where: { applicationId: app.id }, orderBy: { seq: 'asc' } })).map((e) => e.message);
+    const batch = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => event(`${prefix}${i}`));
+
+    await observe(batch('a', KEPT_PER_APPLICATION - 3));
+    expect(await messages()).toEqual(['created', ...batch('a', KEPT_PER_APPLICATION - 3).map((e) => e.message)]);
+    await observe(batch('b', 5));
+    const kept = await messages();
+    expect(kept).toHaveLength(KEPT_PER_APPLICATION);
+    expect(kept.slice(0, 2)).toEqual(['a2', 'a3']);
+    expect(kept.slice(-5)).toEqual(['b0', 'b1', 'b2', 'b3', 'b4']);
+    await observe([]);
+    expect(await messages()).toEqual(kept);
+    await observe(batch('c', KEPT_PER_APPLICATION + 7));
+    expect(await messages()).toEqual(batch('c', KEPT_PER_APPLICATION + 7).slice(7).map((e) => e.message));
+  });
+
+  it('versions lists every application with its environment', async () => {
+    const app = await created('versioned');
+    const versions = await store.applications.versions();
+    expect(versions.find((v) => v.id === app.id)).toEqual({
+      id: app.id,
+      name: 'versioned',
+      version: 1,
+      environment: { id: envId, name: 'env-s', version: 1, kubernetesNamespace: 'ns-s' },
+    });
+  });
+});
