@@ -8,6 +8,11 @@ export interface DeploymentCacheOptions {
   log: Logger;
   /** Named indexes: each maps an object to the value it is found under (none: not indexed). */
   indexes?: Record<string, (deployment: FlinkDeployment) => string | undefined>;
+  /**
+   * What of each object is kept (client-go's informer transform): a reader that needs less than
+   * the whole object keeps less of it. It may return the object itself, changed.
+   */
+  transform?: (deployment: FlinkDeployment) => FlinkDeployment;
   /** Called for every object that appeared, changed or went (with its last state). */
   onChange?: (deployment: FlinkDeployment) => void;
   /** Longest wait before watching again after a failure. */
@@ -135,9 +140,10 @@ export class DeploymentCache {
     const version = previous?.metadata.resourceVersion;
     if (version !== undefined && version === deployment.metadata.resourceVersion) return;
     if (previous) this.file(key, previous, false);
-    this.objects.set(key, deepFreeze(deployment));
-    this.file(key, deployment, true);
-    this.options.onChange?.(deployment);
+    const kept = deepFreeze(this.options.transform ? this.options.transform(deployment) : deployment);
+    this.objects.set(key, kept);
+    this.file(key, kept, true);
+    this.options.onChange?.(kept);
   }
 
   private remove(deployment: FlinkDeployment): void {

@@ -77,6 +77,16 @@ describe('an application at rest', () => {
     expect(kubeRequests('steady-test')).toEqual([]);
   });
 
+  it('is kept in the cache without its managed fields or the operator\'s copies of past specs', async () => {
+    const cached = cache.get(NAMESPACE, APPS[0]!)!;
+    const stored = (await t.kube.get(NAMESPACE, APPS[0]!))!;
+    expect((stored.metadata as { managedFields?: unknown }).managedFields).toBeDefined();
+    expect(stored.status?.reconciliationStatus?.lastReconciledSpec).toBeDefined();
+    expect((cached.metadata as { managedFields?: unknown }).managedFields).toBeUndefined();
+    expect(cached.status?.reconciliationStatus).toEqual({ ...stored.status!.reconciliationStatus, lastReconciledSpec: undefined, lastStableSpec: undefined });
+    expect({ ...cached, metadata: undefined, status: undefined }).toEqual({ ...stored, metadata: undefined, status: undefined });
+  });
+
   it('is passed over by a resync, which reads versions in one query and asks the cluster nothing', async () => {
     sql.length = 0;
     t.drey.sim!.apiServer.resetCounts();
