@@ -60,14 +60,21 @@ export class DeploymentCache {
     for (const name of Object.keys(options.indexes ?? {})) this.indexes.set(name, new Map());
   }
 
-  /** Starts listing and watching. */
+  /**
+   * Starts listing and watching. A cache started again forgets what it held and lists afresh: that
+   * went stale while it was stopped (a process that leads again must not act on what it saw before).
+   */
   start(): void {
     if (this.running) return;
+    this.objects.clear();
+    for (const index of this.indexes.values()) index.clear();
+    this.resourceVersion = '';
+    this.isSynced = false;
     this.running = true;
     this.loop = this.run();
   }
 
-  /** Stops watching; whoever waits for the first list is told the cache stopped. */
+  /** Stops watching (reads still answer what it last held); whoever waits for the first list is told the cache stopped. */
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
