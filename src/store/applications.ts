@@ -9,6 +9,7 @@ import {
 } from '../generated/prisma/client.js';
 import { orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS, SEQUENCE_SORT_FIELDS } from '../domain/paging.js';
 import { StaleWrite, translate } from './errors.js';
+import { analyzeOnGrowth } from './growth.js';
 import { findPage, PageCursors, sortKeys } from './paging.js';
 
 export type { Application, ApplicationEvent, ApplicationInstance };
@@ -336,6 +337,7 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
   /** Where recently served list pages ended, per environment id. */
   const cursors = new PageCursors();
   const notify = notifier(pool);
+  const grew = analyzeOnGrowth(pool, ['Application', 'ApplicationInstance', 'ApplicationEvent']);
 
   return {
     async get(environmentId: string, name: string): Promise<Application | null> {
@@ -408,6 +410,7 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
         ]),
       );
       cursors.changed(app.environmentId);
+      grew();
       const done = written(rows[0])!;
       await notify(done.key);
       return done.app;

@@ -28,6 +28,7 @@
  *   SCALE_SAMPLES=300           random GETs and random list pages per side
  *   SCALE_TIMEOUT_S=600         cap of any one convergence or list walk
  *   SCALE_PHASES=converge,fleet,stored  which phases run
+ *   SCALE_NODE_ARGS=            extra node options for every drey process (--cpu-prof, --max-semi-space-size=...)
  * Prints progress lines, then a Markdown table and a line `SCALE_JSON {...}` with every raw figure.
  */
 import { spawnSync } from 'node:child_process';

@@ -183,7 +183,8 @@ export async function startDrey(cleanup: Cleanup, options: DreyOptions): Promise
   if (!existsSync(main)) throw new Error(`${main} is missing: build drey first (npx tsc -p . in ${dreyDir})`);
   await copyCrds(crdCache, path.join(dataDir, 'cache'));
   const port = await freePort();
-  const child = spawn(process.execPath, ['--expose-gc', '--import', PROBE, main], {
+  const nodeArgs = (process.env.SCALE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, ['--expose-gc', ...nodeArgs, '--import', PROBE, main], {
     cwd: dreyDir,
     env: {
       PATH: process.env.PATH ?? '',
