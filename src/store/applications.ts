@@ -370,13 +370,19 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
     async list(environmentId: string, page: PageRequest): Promise<Page<Application>> {
       const keys = sortKeys(page, NAMED_SORT_FIELDS, [{ createdAt: 'asc' }, { name: 'asc' }]);
       const [items, counted] = await Promise.all([
-        findPage(cursors, environmentId, page, keys, ({ where, orderBy, skip, take }) =>
-          db.application.findMany({
-            where: where ? { AND: [{ environmentId }, where as Prisma.ApplicationWhereInput] } : { environmentId },
-            orderBy,
-            skip,
-            take,
-          }),
+        findPage(
+          cursors,
+          environmentId,
+          page,
+          keys,
+          ({ where, orderBy, skip, take, select }) =>
+            db.application.findMany({
+              where: where ? { AND: [{ environmentId }, where as Prisma.ApplicationWhereInput] } : { environmentId },
+              orderBy,
+              skip,
+              take,
+              ...(select ? { select } : {}),
+            }) as Promise<Application[]>,
         ),
         db.applicationCount.aggregate({ where: { environmentId }, _sum: { count: true } }),
       ]);

@@ -104,22 +104,48 @@ export class PageCursors {
 }
 
 /**
+ * From this many rows skipped on, a page no cursor continues is found in two steps: the sort
+ * values of the row just before it, by an OFFSET query that reads only the sort keys (an index
+ * that leads with the list's scope and its order answers it from the index alone), then the page
+ * after that row, by keyset. One OFFSET query instead reads every skipped row in full.
+ */
+export const SEEK_FROM = 1_000;
+
+/** What `findPage` asks its query for: `where` adds to the list's own filter; `select` (when set) names the only fields needed. */
+export interface PageQuery<Direction extends string = 'asc' | 'desc'> {
+  where: Record<string, unknown> | undefined;
+  orderBy: Record<string, Direction>[];
+  skip: number;
+  take: number;
+  select?: Record<string, true>;
+}
+
+/**
  * One page of rows in the order of `keys`: a keyset query when `cursors` knows where the previous
- * page ended, else OFFSET. `find` runs the query (`where` is what to add to the list's own filter).
+ * page ended, else OFFSET (in two steps past SEEK_FROM rows). `find` runs the query.
  */
 export async function findPage<Row extends Record<string, unknown>>(
   cursors: PageCursors,
   scope: string,
   request: PageRequest,
   keys: SortKey[],
-  find: (args: { where: Record<string, unknown> | undefined; orderBy: Record<string, Direction>[]; skip: number; take: number }) => Promise<Row[]>,
+  find: (query: PageQuery<Direction>) => Promise<Row[]>,
 ): Promise<Row[]> {
   const generation = cursors.now();
   const previous = cursors.before(scope, request);
   const orderBy = orderByKeys(keys);
-  const rows = previous
-    ? await find({ where: rowsAfter(keys, previous), orderBy, skip: 0, take: request.size })
-    : await find({ where: undefined, orderBy, skip: request.page * request.size, take: request.size });
+  const skip = request.page * request.size;
+  const after = async (values: unknown[]) => find({ where: rowsAfter(keys, values), orderBy, skip: 0, take: request.size });
+  let rows: Row[];
+  if (previous) {
+    rows = await after(previous);
+  } else if (skip < SEEK_FROM) {
+    rows = await find({ where: undefined, orderBy, skip, take: request.size });
+  } else {
+    const select = Object.fromEntries(keys.map((k) => [k.field, true as const]));
+    const [before] = await find({ where: undefined, orderBy, skip: skip - 1, take: 1, select });
+    rows = before ? await after(keys.map((k) => before[k.field])) : [];
+  }
   const last = rows[rows.length - 1];
   if (last) cursors.remember(scope, request, keys.map((k) => last[k.field]), generation);
   return rows;

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Conflict } from '../../src/domain/errors.js';
-import { createPrismaClient, type PrismaClient } from '../../src/store/client.js';
+import { createPrismaClient, poolOf, type PrismaClient } from '../../src/store/client.js';
+import type { PageRequest } from '../../src/domain/paging.js';
+import { SEEK_FROM } from '../../src/store/paging.js';
 import { KEPT_PER_APPLICATION, type Application, type NewEvent } from '../../src/store/applications.js';
 import { createStore, type Store } from '../../src/store/index.js';
 import { freshDatabase } from '../support/db.js';
@@ -196,5 +198,49 @@ describe('application store statements on node-postgres', () => {
       version: 1,
       environment: { id: envId, name: 'env-s', version: 1, kubernetesNamespace: 'ns-s' },
     });
+  });
+});
+
+describe('application list pages', () => {
+  // each sort, and the same order in SQL
+  const sorts: [PageRequest['sort'], string][] = [
+    [[], '"createdAt", name'],
+    [[{ property: 'name', direction: 'desc' }], 'name DESC'],
+    [[{ property: 'updateTimestamp', direction: 'asc' }], '"updatedAt", "createdAt", name'],
+  ];
+  let deepEnv: string;
+
+  beforeAll(async () => {
+    deepEnv = randomUUID();
+    await store.environments.create({
+      id: deepEnv,
+      name: 'env-deep',
+      at,
+      kubernetesNamespace: 'ns-deep',
+      flinkApplicationDefaults: null,
+      computePoolDefaults: null,
+      statementDefaults: null,
+    });
+    // past SEEK_FROM rows, with creation times shared by ten rows each so that names break the ties
+    await poolOf(prisma).query(
+      `INSERT INTO "Application" (id, "environmentId", name, "apiVersion", kind, spec, "specHash", "createdAt", "updatedAt")
+       SELECT gen_random_uuid(), $1::uuid, 'app-' || lpad(((g * 7919) % $2)::text, 5, '0'), 'cmf.confluent.io/v1', 'FlinkApplication', '{}', 'h',
+              $3::timestamptz + (g / 10) * interval '1 second', $3::timestamptz - g * interval '1 millisecond'
+       FROM generate_series(0, $2 - 1) g`,
+      [deepEnv, SEEK_FROM + 137, at],
+    );
+  });
+
+  it.each(sorts)('a page past SEEK_FROM rows, asked for alone, is the page an OFFSET query gives (sort %j)', async (sort, sql) => {
+    const total = SEEK_FROM + 137;
+    const { rows } = await poolOf(prisma).query<{ name: string }>(`SELECT name FROM "Application" WHERE "environmentId" = $1 ORDER BY ${sql}`, [deepEnv]);
+    const all = rows.map((r) => r.name);
+    expect(all).toHaveLength(total);
+    for (const page of [SEEK_FROM / 50 - 1, SEEK_FROM / 50, SEEK_FROM / 50 + 1, Math.floor(total / 50), Math.floor(total / 50) + 1]) {
+      // a store that served no page before: no cursor continues this one
+      const alone = await createStore(prisma).applications.list(deepEnv, { page, size: 50, sort });
+      expect(alone.items.map((a) => a.name)).toEqual(all.slice(page * 50, page * 50 + 50));
+      expect(alone.total).toBe(total);
+    }
   });
 });

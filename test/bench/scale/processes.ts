@@ -3,7 +3,7 @@
  * checkout's `dist/main.js`, and the cleanup that stops them all on exit, on Ctrl-C and on errors.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -156,6 +156,28 @@ async function readProc(pid: number, file: string): Promise<string> {
   return readFile(`/proc/${pid}/${file}`, 'utf8');
 }
 
+/** CPU seconds (user + system) of a /proc/<pid>/stat line. */
+function statCpuSeconds(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // after the command: state is field 3, utime 14 and stime 15 (1-based) of the whole line
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** CPU seconds used so far by every PostgreSQL process on the machine (the benchmark's is the only one). */
+export async function postgresCpuSeconds(): Promise<number> {
+  let total = 0;
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = await readProc(Number(pid), 'stat');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres') total += statCpuSeconds(stat);
+    } catch {
+      // the process ended while it was read
+    }
+  }
+  return total;
+}
+
 async function waitForHealth(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<{ leader: boolean }> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -176,14 +198,20 @@ async function waitForHealth(url: string, child: ChildProcess, output: () => str
   throw new Error(`drey did not answer ${url}/healthz within ${timeoutMs / 1000} s:\n${output()}`);
 }
 
-/** Starts drey (`node dist/main.js` of `dreyDir`) and waits for `/healthz`; it is stopped at cleanup. */
+/** The node options `npm start` of `dreyDir` runs drey with (its package.json's `config.node_options`). */
+function startOptions(dreyDir: string): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(dreyDir, 'package.json'), 'utf8')) as { config?: { node_options?: string } };
+  return (pkg.config?.node_options ?? '').split(' ');
+}
+
+/** Starts drey (`node dist/main.js` of `dreyDir`, with the node options of its `npm start`) and waits for `/healthz`; it is stopped at cleanup. */
 export async function startDrey(cleanup: Cleanup, options: DreyOptions): Promise<Drey> {
   const { name, dreyDir, dataDir, databaseUrl, env, crdCache } = options;
   const main = path.join(dreyDir, 'dist', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: build drey first (npx tsc -p . in ${dreyDir})`);
   await copyCrds(crdCache, path.join(dataDir, 'cache'));
   const port = await freePort();
-  const nodeArgs = (process.env.SCALE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...startOptions(dreyDir), ...(process.env.SCALE_NODE_ARGS ?? '').split(' ')].filter(Boolean);
   const child = spawn(process.execPath, ['--expose-gc', ...nodeArgs, '--import', PROBE, main], {
     cwd: dreyDir,
     env: {
@@ -241,10 +269,7 @@ export async function startDrey(cleanup: Cleanup, options: DreyOptions): Promise
       return Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN) / 1024;
     },
     async cpuSeconds() {
-      const stat = await readProc(pid, 'stat');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // after the command: state is field 3, utime 14 and stime 15 (1-based) of the whole line
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      return statCpuSeconds(await readProc(pid, 'stat'));
     },
     memory() {
       return new Promise<Memory>((resolve, reject) => {

@@ -76,8 +76,10 @@ function convergenceRows(results: ScaleResults): Row[] {
   return rows;
 }
 
-function tputText(t: Throughput): string {
-  return `${t.opsPerSecond.toFixed(0)} ops/s (p50 ${ms(t.p50)}, p99 ${ms(t.p99)}${t.errors ? `, ${t.errors} errors` : ''})`;
+function tputText(t: Throughput, side: 'drey' | 'bare'): string {
+  const cpu = t.cpuPerOpUs;
+  const spent = side === 'drey' ? `drey ${cpu.drey} µs, PostgreSQL ${cpu.postgres} µs, clients ${cpu.client} µs` : `PostgreSQL ${cpu.postgres} µs, clients ${cpu.client} µs`;
+  return `${t.opsPerSecond.toFixed(0)} ops/s (p50 ${ms(t.p50)}, p99 ${ms(t.p99)}${t.errors ? `, ${t.errors} errors` : ''}; CPU per op: ${spent})`;
 }
 
 function latencyText(l: Latency): string {
@@ -91,8 +93,8 @@ function storedRows(stored: StoredResult): Row[] {
     const share = t.drey.opsPerSecond / t.bare.opsPerSecond;
     rows.push({
       row: `${kind === 'create' ? 'create' : 'update'} throughput, 8 clients (POST application)`,
-      drey: tputText(t.drey),
-      bare: tputText(t.bare),
+      drey: tputText(t.drey, 'drey'),
+      bare: tputText(t.bare, 'bare'),
       ratio: `${(share * 100).toFixed(0)}%`,
       goal: '≥ 50%',
       met: share >= 0.5,

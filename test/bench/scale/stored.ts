@@ -11,17 +11,18 @@ import path from 'node:path';
 import pg from 'pg';
 import { bareCreate, bareUpdate, createBareSchema, pageCursors, refreshPageCopy, startBareServer, type BareApplication, type BareServer } from './bare.js';
 import { applicationBody, applicationsUrl, startNamedDrey, type ScaleContext } from './context.js';
-import { expectOk, request } from './http.js';
-import { isLeader, type Drey } from './processes.js';
+import { expectOk, LeanConnection, request } from './http.js';
+import { isLeader, postgresCpuSeconds, type Drey } from './processes.js';
 import { latency, round, type Latency } from './stats.js';
 
-/** Closed-loop throughput of 8 clients. */
+/** Closed-loop throughput of 8 clients, and the CPU each process spent per operation (µs). */
 export interface Throughput {
   ops: number;
   errors: number;
   opsPerSecond: number;
   p50: number;
   p99: number;
+  cpuPerOpUs: { drey: number; postgres: number; client: number };
 }
 
 /** drey and its bare counterpart, side by side. */
@@ -65,17 +66,25 @@ async function holdLease(db: pg.Pool): Promise<void> {
   );
 }
 
-/** One closed-loop round: each call's milliseconds, the failed calls, the round's length. */
+/** One closed-loop round: each call's milliseconds, the failed calls, the round's length, CPU seconds spent in it. */
 interface Loop {
   ms: number[];
   errors: number;
   seconds: number;
+  cpu: { drey: number; postgres: number; client: number };
 }
 
-/** Runs `op(client, k)` from 8 clients in a closed loop for `seconds`, timing each call. */
-async function closedLoop(seconds: number, op: (client: number, k: number) => Promise<boolean>): Promise<Loop> {
+/** CPU seconds used so far by drey (when measured), PostgreSQL, and this process (the clients). */
+async function cpuNow(drey: Drey | undefined): Promise<Loop['cpu']> {
+  const usage = process.cpuUsage();
+  return { drey: drey ? await drey.cpuSeconds() : 0, postgres: await postgresCpuSeconds(), client: (usage.user + usage.system) / 1e6 };
+}
+
+/** Runs `op(client, k)` from 8 clients in a closed loop for `seconds`, timing each call; `drey` is the process whose CPU counts as drey's. */
+async function closedLoop(seconds: number, drey: Drey | undefined, op: (client: number, k: number) => Promise<boolean>): Promise<Loop> {
   const ms: number[] = [];
   let errors = 0;
+  const before = await cpuNow(drey);
   const started = performance.now();
   const end = started + seconds * 1000;
   await Promise.all(
@@ -88,7 +97,14 @@ async function closedLoop(seconds: number, op: (client: number, k: number) => Pr
       }
     }),
   );
-  return { ms, errors, seconds: (performance.now() - started) / 1000 };
+  const elapsed = (performance.now() - started) / 1000;
+  const after = await cpuNow(drey);
+  return {
+    ms,
+    errors,
+    seconds: elapsed,
+    cpu: { drey: after.drey - before.drey, postgres: after.postgres - before.postgres, client: after.client - before.client },
+  };
 }
 
 function throughputOf(runs: Loop[]): Throughput {
@@ -96,7 +112,15 @@ function throughputOf(runs: Loop[]): Throughput {
   const errors = runs.reduce((s, r) => s + r.errors, 0);
   const seconds = runs.reduce((s, r) => s + r.seconds, 0);
   const l = latency(ms);
-  return { ops: ms.length, errors, opsPerSecond: round((ms.length - errors) / seconds, 1), p50: round(l.p50), p99: round(l.p99) };
+  const perOp = (key: keyof Loop['cpu']) => round((runs.reduce((s, r) => s + r.cpu[key], 0) / Math.max(ms.length, 1)) * 1e6, 0);
+  return {
+    ops: ms.length,
+    errors,
+    opsPerSecond: round((ms.length - errors) / seconds, 1),
+    p50: round(l.p50),
+    p99: round(l.p99),
+    cpuPerOpUs: { drey: perOp('drey'), postgres: perOp('postgres'), client: perOp('client') },
+  };
 }
 
 /** One side of the throughput rounds: each client creates applications, then updates its own. */
@@ -105,21 +129,32 @@ interface Writer {
   update(client: number, k: number): Promise<boolean>;
 }
 
-/** drey's side: POSTs to the follower, a new name to create, a changed flinkConfiguration to update. */
-function dreyWriter(url: string): Writer {
+/**
+ * drey's side: POSTs to the follower, a new name to create, a changed flinkConfiguration to
+ * update; each client on its own lean keep-alive connection.
+ */
+function dreyWriter(url: string): Writer & { close(): void } {
+  const target = new URL(url);
+  const connections = Array.from({ length: CLIENTS }, () => new LeanConnection(target));
   const names: string[][] = Array.from({ length: CLIENTS }, () => []);
   let serial = 0;
-  const ok = (status: number) => status === 200 || status === 201;
+  const post = async (c: number, body: unknown) => {
+    const { status } = await connections[c]!.send('POST', target.pathname, body);
+    return status === 200 || status === 201;
+  };
   return {
     async create(c) {
       const name = `t${c}-${serial++}`;
-      const created = ok((await request(url, 'POST', applicationBody(name))).status);
+      const created = await post(c, applicationBody(name));
       if (created) names[c]!.push(name);
       return created;
     },
     async update(c, k) {
       const own = names[c]!;
-      return ok((await request(url, 'POST', applicationBody(own[k % own.length]!, { 'bench.update': String(serial++) }))).status);
+      return post(c, applicationBody(own[k % own.length]!, { 'bench.update': String(serial++) }));
+    },
+    close() {
+      for (const connection of connections) connection.close();
     },
   };
 }
@@ -149,8 +184,10 @@ function bareWriter(connections: pg.PoolClient[], environmentId: string): Writer
 async function throughput(ctx: ScaleContext, follower: Drey, db: pg.Pool, environmentId: string): Promise<StoredResult['throughput']> {
   const seconds = ctx.config.throughputS;
   const connections = await Promise.all(Array.from({ length: CLIENTS }, () => db.connect()));
+  let cleanupWriter = () => undefined as void;
   try {
-    const writers: Versus<Writer> = { drey: dreyWriter(applicationsUrl(follower, THROUGHPUT_ENV)), bare: bareWriter(connections, environmentId) };
+    const writers = { drey: dreyWriter(applicationsUrl(follower, THROUGHPUT_ENV)), bare: bareWriter(connections, environmentId) };
+    cleanupWriter = () => writers.drey.close();
     const result = {} as StoredResult['throughput'];
     for (const kind of ['create', 'update'] as const) {
       const runs: Versus<Loop[]> = { drey: [], bare: [] };
@@ -158,13 +195,14 @@ async function throughput(ctx: ScaleContext, follower: Drey, db: pg.Pool, enviro
         ctx.progress(`throughput: ${kind} round ${r + 1} of ${ROUNDS} (${seconds} s drey, then ${seconds} s bare)`);
         for (const side of ['drey', 'bare'] as const) {
           const writer = writers[side];
-          runs[side].push(await closedLoop(seconds, (c, k) => (kind === 'create' ? writer.create(c) : writer.update(c, k))));
+          runs[side].push(await closedLoop(seconds, side === 'drey' ? follower : undefined, (c, k) => (kind === 'create' ? writer.create(c) : writer.update(c, k))));
         }
       }
       result[kind] = { drey: throughputOf(runs.drey), bare: throughputOf(runs.bare) };
     }
     return result;
   } finally {
+    cleanupWriter();
     for (const connection of connections) connection.release();
   }
 }
@@ -359,11 +397,16 @@ export async function storedPhase(ctx: ScaleContext, statusSample: unknown): Pro
     for (const stored of config.stored) {
       progress(`stored: inserting applications ${have}..${stored - 1} in bulk (copies of one POSTed through the API)`);
       await bulkStore(db, sampleRows, have, stored, statusSample);
+      // rows written over days would long since have been vacuumed and analyzed by autovacuum;
+      // rows written by one statement a moment ago have not been yet
+      await db.query(`VACUUM (ANALYZE) "Application", "ApplicationInstance", "ApplicationEvent"`);
       have = stored;
       levels.push(await measureLevel(ctx, b, bare, db, envId(STORED_ENV), stored));
     }
     const followerRssMb = round(await b.rssMb(), 1);
     const memory = await b.memory();
+    const mb = (bytes: number) => `${round(bytes / 1048576, 1)} MB`;
+    progress(`stored: follower B after the load: RSS ${followerRssMb} MB; after a GC: heap used ${mb(memory.heapUsed)} of ${mb(memory.heapTotal)}, external ${mb(memory.external)}, RSS ${mb(memory.rss)}`);
     return {
       throughput: tput,
       levels,
