@@ -94,8 +94,22 @@ function postedName(body: JsonObject): string | undefined {
   return isObject(body.metadata) && typeof body.metadata.name === 'string' ? body.metadata.name : undefined;
 }
 
+/** How many environments a process remembers for creates (the least recently read go first). */
+const REMEMBERED_ENVIRONMENTS = 1_024;
+
 /** Application use cases. */
 export function applications(store: Store) {
+  /**
+   * Environments as this process last read them, by name: a POST of a new application is made
+   * with the one remembered and written in one round trip that checks it is still current.
+   */
+  const environments = new Map<string, Environment>();
+  function remember(env: Environment): void {
+    environments.delete(env.name);
+    environments.set(env.name, env);
+    if (environments.size > REMEMBERED_ENVIRONMENTS) environments.delete(environments.keys().next().value as string);
+  }
+
   /** Throws the NotFound of an application that was not found: its environment's if that is missing too. */
   async function missing(envName: string, name: string): Promise<never> {
     await requireEnvironment(store, envName);
@@ -165,30 +179,80 @@ export function applications(store: Store) {
     return applicationOut(updated);
   }
 
+  /** A posted body's name and API fields, valid in `env` (else Unprocessable). */
+  function posted(env: Environment, body: JsonObject): { name: string; fields: Omit<ApplicationFields, 'specHash'> } {
+    const post = validate(withEnvelope(body, APPLICATION_KIND));
+    const namespace = (post.metadata as JsonObject).namespace;
+    if (namespace !== undefined && namespace !== env.kubernetesNamespace) {
+      throw new Unprocessable(`metadata.namespace '${String(namespace)}' differs from environment '${env.name}''s namespace '${env.kubernetesNamespace}'`);
+    }
+    const fields = {
+      apiVersion: post.apiVersion,
+      kind: post.kind,
+      labels: post.metadata.labels ?? null,
+      annotations: post.metadata.annotations ?? null,
+      spec: post.spec,
+    };
+    return { name: post.metadata.name, fields };
+  }
+
+  /**
+   * A POST in one round trip when the environment is remembered and the name is new: the
+   * application is created if the environment is unchanged and has none of that name. An
+   * existing application is then updated as `write` does, with the row that round trip read;
+   * a changed environment is tried once more as it now is. Undefined when this cannot settle
+   * the POST (a body that is not valid in the environment, a missing environment, a create
+   * that raced it): the caller then reads afresh, and judges the body against what it read.
+   */
+  async function postRemembered(envName: string, body: JsonObject): Promise<Application | undefined> {
+    let env = environments.get(envName);
+    for (let attempt = 0; env && attempt < 2; attempt++) {
+      let name: string, fields: Omit<ApplicationFields, 'specHash'>;
+      try {
+        ({ name, fields } = posted(env, body));
+      } catch {
+        return undefined;
+      }
+      const merged = mergedSpec(env, fields.spec);
+      const instance = { id: randomUUID(), spec: merged };
+      const event = { id: randomUUID(), type: EVENT_TYPES.cmf, message: `${APPLICATION_KIND} created`, data: null };
+      const result = await store.applications.createIfAbsent(env, { id: randomUUID(), name, at: now(), ...fields, specHash: hash(merged) }, instance, event);
+      if (!result) {
+        environments.delete(envName);
+        return undefined;
+      }
+      if ('created' in result) return result.created;
+      remember(result.env);
+      const unchanged = result.env.id === env.id && result.env.version === env.version;
+      if (result.existing) {
+        if (unchanged) return write(env, name, fields, result.existing);
+        try {
+          ({ name, fields } = posted(result.env, body));
+        } catch {
+          return undefined;
+        }
+        return write(result.env, name, fields, result.existing);
+      }
+      if (unchanged) return undefined;
+      env = result.env;
+    }
+    return undefined;
+  }
+
   return {
     async createOrUpdate(envName: string, body: JsonObject): Promise<JsonObject> {
+      const remembered = await postRemembered(envName, body);
+      if (remembered) return applicationOut(remembered);
       // one query reads the environment (a missing one is a 404 before the body is judged) and
       // the application the body names, which write() then need not read again
       const named = postedName(body);
       const found = named === undefined ? undefined : await store.applications.withEnvironment(envName, named);
       const env = found === undefined ? await store.environments.get(envName) : found?.env;
       if (!env) throw new NotFound(`Environment '${envName}' not found`);
+      remember(env);
       const read = found?.app;
-      const post = validate(withEnvelope(body, APPLICATION_KIND));
-      const namespace = (post.metadata as JsonObject).namespace;
-      if (namespace !== undefined && namespace !== env.kubernetesNamespace) {
-        throw new Unprocessable(
-          `metadata.namespace '${String(namespace)}' differs from environment '${envName}''s namespace '${env.kubernetesNamespace}'`,
-        );
-      }
-      const fields = {
-        apiVersion: post.apiVersion,
-        kind: post.kind,
-        labels: post.metadata.labels ?? null,
-        annotations: post.metadata.annotations ?? null,
-        spec: post.spec,
-      };
-      const app = await write(env, post.metadata.name, fields, post.metadata.name === named ? read : undefined);
+      const { name, fields } = posted(env, body);
+      const app = await write(env, name, fields, name === named ? read : undefined);
       return applicationOut(app);
     },
 

@@ -161,6 +161,36 @@ const SQL = {
       SELECT $13::uuid, app.id, $14::text, $15::text, $16::text, $17::jsonb, $10::timestamptz FROM app
     ) ${RETURNING_WRITTEN}`,
   },
+  /**
+   * $1 environment name, $2-$3 the id and version of the environment the fields were made with,
+   * $4 application id, $5 name, $6-$11 fields, $12 at, $13-$14 instance, $15-$18 event (the
+   * event names the instance). Creates the application as `create` does when the environment is
+   * still at that version and has none of that name; then the first column is the key to
+   * notify. Else the first is null, and the rest are the environment as it is and its
+   * application of that name (null when none). No row: no such environment.
+   */
+  createIfAbsent: {
+    name: 'drey_application_create_if_absent',
+    text: `WITH env AS (
+      SELECT ${columns(ENVIRONMENT)} FROM "Environment" WHERE name = $1::text
+    ), existing AS (
+      SELECT ${columns(APPLICATION, 'a')} FROM "Application" a JOIN env ON a."environmentId" = env.id WHERE a.name = $5::text
+    ), app AS (
+      INSERT INTO "Application" (id, "environmentId", name, "apiVersion", kind, labels, annotations, spec, "specHash", "createdAt", "updatedAt")
+      SELECT $4::uuid, env.id, $5::text, $6::text, $7::text, $8::json, $9::json, $10::json, $11::text, $12::timestamptz, $12::timestamptz
+      FROM env WHERE env.id = $2::uuid AND env.version = $3::int AND NOT EXISTS (SELECT 1 FROM existing)
+      ON CONFLICT ("environmentId", name) DO NOTHING
+      RETURNING id, name
+    ), instance AS (
+      INSERT INTO "ApplicationInstance" (id, "applicationId", spec, "createdAt", "updatedAt")
+      SELECT $13::uuid, app.id, $14::json, $12::timestamptz, $12::timestamptz FROM app
+    ), event AS (
+      INSERT INTO "ApplicationEvent" (id, "applicationId", "instanceName", type, message, data, "createdAt")
+      SELECT $15::uuid, app.id, $13::uuid::text, $16::text, $17::text, $18::jsonb, $12::timestamptz FROM app
+    )
+    SELECT (SELECT $1::text || '/' || app.name FROM app), ${columns(ENVIRONMENT, 'env')}, ${columns(APPLICATION, 'existing')}
+    FROM env LEFT JOIN existing ON true`,
+  },
   /** $1 application id, $2 version, $3-$8 fields, $9 at, $10-$13 event; the event names the newest instance. */
   update: {
     name: 'drey_application_update',
@@ -420,6 +450,69 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
       const done = written(rows[0])!;
       await notify(done.key);
       return done.app;
+    },
+
+    /**
+     * Creates the application as `create` does, in one round trip with no read before it, when
+     * `env` (as the caller last read it) is unchanged and holds no application of that name.
+     * Else nothing is written, and the answer is the environment as it is now with its
+     * application of that name (`existing`, null when none: a create that raced this one),
+     * or null when there is no such environment.
+     */
+    async createIfAbsent(
+      env: Environment,
+      app: { id: string; name: string; at: Date } & ApplicationFields,
+      instance: NewInstance,
+      event: Omit<NewEvent, 'instanceName'>,
+    ): Promise<{ created: Application } | { env: Environment; existing: Application | null } | null> {
+      const [row] = await translate(`Application '${app.name}'`, () => run(pool, SQL.createIfAbsent, [
+        env.name,
+        env.id,
+        env.version,
+        app.id,
+        app.name,
+        app.apiVersion,
+        app.kind,
+        jsonText(app.labels),
+        jsonText(app.annotations),
+        jsonText(app.spec),
+        app.specHash,
+        app.at,
+        instance.id,
+        jsonText(instance.spec),
+        event.id,
+        event.type,
+        event.message,
+        jsonText(event.data),
+      ]));
+      if (!row) return null;
+      const key = row[0] as string | null;
+      if (key === null) {
+        const existing = row[1 + ENVIRONMENT.length] === null ? null : fromRow<Application>(APPLICATION, row, 1 + ENVIRONMENT.length);
+        return { env: fromRow<Environment>(ENVIRONMENT, row, 1), existing };
+      }
+      cursors.changed(env.id);
+      grew();
+      await notify(key);
+      // the row as stored: what was sent, and the columns' defaults
+      const created: Application = {
+        id: app.id,
+        environmentId: env.id,
+        name: app.name,
+        apiVersion: app.apiVersion,
+        kind: app.kind,
+        labels: (app.labels ?? null) as Application['labels'],
+        annotations: (app.annotations ?? null) as Application['annotations'],
+        spec: app.spec as Application['spec'],
+        specHash: app.specHash,
+        status: null,
+        deployedSpecHash: null,
+        deletionRequestedAt: null,
+        version: 1,
+        createdAt: app.at,
+        updatedAt: app.at,
+      };
+      return { created };
     },
 
     /**

@@ -68,8 +68,22 @@ describe('SQL statements per request (a guard: a change that adds round trips fa
     expectStatements(await count(() => api.get(`${APPS}?page=2&size=10`)), 200, 3);
   });
 
-  it('a create: one read (environment and application), one statement that writes, one that notifies', async () => {
-    expectStatements(await count(() => api.post(APPS, application('app-new'))), 201, 3);
+  it('a create in an environment this process has read: one statement that checks and writes, one that notifies', async () => {
+    expectStatements(await count(() => api.post(APPS, application('app-new'))), 201, 2);
+  });
+
+  it('a create in an environment this process has not read: the read, the write and the notification', async () => {
+    await api.post(ENVS, environment('env-q2', 'ns-q2'));
+    expectStatements(await count(() => api.post(`${ENVS}/env-q2/applications`, application('app-first'))), 201, 3);
+  });
+
+  it('a create in an environment changed since this process read it: that statement writes nothing and reads it, then again, and the notification', async () => {
+    const apps = `${ENVS}/env-q2/applications`;
+    const changed = { ...environment('env-q2', 'ns-q2'), flinkApplicationDefaults: { spec: { flinkConfiguration: { 'taskmanager.numberOfTaskSlots': '2' } } } };
+    expect((await api.post(ENVS, changed)).status).toBe(201);
+    expectStatements(await count(() => api.post(apps, application('app-after-env-change'))), 201, 3);
+    expect((await api.get(`${apps}/app-after-env-change/instances`)).body.items[0].status.spec.flinkConfiguration).toMatchObject({ 'taskmanager.numberOfTaskSlots': '2' });
+    expectStatements(await count(() => api.post(apps, application('app-after-that'))), 201, 2);
   });
 
   it('an unchanged repost: the read, no write', async () => {
