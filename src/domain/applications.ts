@@ -94,6 +94,17 @@ function postedName(body: JsonObject): string | undefined {
   return isObject(body.metadata) && typeof body.metadata.name === 'string' ? body.metadata.name : undefined;
 }
 
+/** The spec an application's fields run with in an environment, and its hash. */
+interface Merged {
+  merged: unknown;
+  specHash: string;
+}
+
+function merge(env: Environment, fields: { spec: unknown }): Merged {
+  const merged = mergedSpec(env, fields.spec);
+  return { merged, specHash: hash(merged) };
+}
+
 /** How many environments a process remembers for creates (the least recently read go first). */
 const REMEMBERED_ENVIRONMENTS = 1_024;
 
@@ -134,12 +145,18 @@ export function applications(store: Store) {
    * CMF_STATUS event, and a change of the merged spec records a new instance as well. `read` is
    * the application as just read (null: absent), used by the first attempt; a retry reads afresh.
    */
-  async function write(env: Environment, name: string, fields: Omit<ApplicationFields, 'specHash'>, read?: Application | null): Promise<Application> {
+  async function write(
+    env: Environment,
+    name: string,
+    fields: Omit<ApplicationFields, 'specHash'>,
+    read?: Application | null,
+    made: Merged = merge(env, fields),
+  ): Promise<Application> {
     let known = read;
+    const { merged } = made;
+    const next: ApplicationFields = { ...fields, specHash: made.specHash };
     return retryOnRace(async () => {
       const at = now();
-      const merged = mergedSpec(env, fields.spec);
-      const next: ApplicationFields = { ...fields, specHash: hash(merged) };
       const current = known !== undefined ? known : await store.applications.get(env.id, name);
       known = undefined;
       if (current?.deletionRequestedAt) throw new Conflict(`Application '${name}' is being deleted`);
@@ -213,10 +230,10 @@ export function applications(store: Store) {
       } catch {
         return undefined;
       }
-      const merged = mergedSpec(env, fields.spec);
-      const instance = { id: randomUUID(), spec: merged };
+      const made = merge(env, fields);
+      const instance = { id: randomUUID(), spec: made.merged };
       const event = { id: randomUUID(), type: EVENT_TYPES.cmf, message: `${APPLICATION_KIND} created`, data: null };
-      const result = await store.applications.createIfAbsent(env, { id: randomUUID(), name, at: now(), ...fields, specHash: hash(merged) }, instance, event);
+      const result = await store.applications.createIfAbsent(env, { id: randomUUID(), name, at: now(), ...fields, specHash: made.specHash }, instance, event);
       if (!result) {
         environments.delete(envName);
         return undefined;
@@ -225,7 +242,7 @@ export function applications(store: Store) {
       remember(result.env);
       const unchanged = result.env.id === env.id && result.env.version === env.version;
       if (result.existing) {
-        if (unchanged) return write(env, name, fields, result.existing);
+        if (unchanged) return write(env, name, fields, result.existing, made);
         try {
           ({ name, fields } = posted(result.env, body));
         } catch {
