@@ -8,6 +8,7 @@ import { createLogger } from '../../src/log.js';
 import { SimApiServer } from '../../src/sim/apiserver/index.js';
 import { permissiveFlinkDeploymentCrd } from '../../src/sim/crd.js';
 import { findCommand } from '../support/process.js';
+import { eventually } from '../support/eventually.js';
 
 const G = 'flink.apache.org';
 const V = 'v1beta1';
@@ -71,15 +72,6 @@ async function samples(name: string): Promise<string[]> {
   return res.text.split('\n').filter((l) => l.startsWith(`${name}{`));
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 beforeAll(async () => {
   server = await SimApiServer.start({ log: createLogger('error'), crds: [permissiveFlinkDeploymentCrd()] });

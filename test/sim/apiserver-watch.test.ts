@@ -6,6 +6,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, Watch, makeInfo
 import { createLogger } from '../../src/log.js';
 import { SimApiServer } from '../../src/sim/apiserver/index.js';
 import { sharedCrd } from '../support/crd.js';
+import { eventually } from '../support/eventually.js';
 
 const crd = sharedCrd();
 if (!crd) process.stderr.write('\nSKIPPED simulated apiserver watch tests: reference/flinkdeployments.flink.apache.org-v1.yml is missing (set DREY_SHARED_DIR)\n');
@@ -25,15 +26,6 @@ function flinkDeployment(name: string, namespace: string, labels: Record<string,
   };
 }
 
-async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function failure(call: Promise<unknown>): Promise<{ code: number; status: any }> {
   try {

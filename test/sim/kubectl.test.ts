@@ -8,6 +8,7 @@ import { createLogger } from '../../src/log.js';
 import { SimApiServer } from '../../src/sim/apiserver/index.js';
 import { sharedCrd } from '../support/crd.js';
 import { findCommand } from '../support/process.js';
+import { eventually } from '../support/eventually.js';
 
 const kubectlPath = findCommand('kubectl');
 const crd = sharedCrd();
@@ -65,15 +66,6 @@ function file(name: string, text: string): string {
   return p;
 }
 
-async function eventually<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Table lines split into trimmed columns (kubectl pads with at least three spaces). */
 function rows(stdout: string): string[][] {

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/log.js';
 import { SimCluster } from '../../src/sim/cluster.js';
 import { flinkDeploymentValidator, sharedCrdFile } from '../support/crd.js';
 import { startTestFlink, type TestFlink } from '../support/flink.js';
+import { eventually } from '../support/eventually.js';
 
 /**
  * Session-mode FlinkDeployments (no `spec.job`), the clusters drey runs SQL statements on, through
@@ -37,15 +38,6 @@ function session(name: string, spec: Record<string, unknown> = {}): FlinkDeploym
 }
 
 /** Polls `probe` until it returns something, or fails after `timeoutMs` saying what it waited for. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function describeStatus(d: FlinkDeployment): string {
   return `${d.status?.lifecycleState ?? '-'}/${d.status?.jobManagerDeploymentStatus ?? '-'}`;

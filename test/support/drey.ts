@@ -16,6 +16,8 @@ import { apiClient, type TestApi } from './api.js';
 import { sharedCrdFile } from './crd.js';
 import { freshDatabase } from './db.js';
 
+export { eventually } from './eventually.js';
+
 /** A whole drey (API, controllers, simulated cluster) started in-process on its own database. */
 export interface TestDrey extends Pick<TestApi, 'request' | 'get' | 'post' | 'put' | 'delete'> {
   drey: Drey;
@@ -66,22 +68,6 @@ export async function startDrey(env: Record<string, string> = {}, hooks: StartHo
       await rm(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Polls `probe` until it returns something other than undefined, or fails after `timeoutMs` saying what it waited for. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Everything a reconcile could write for one application: the row, its instances and events, its FlinkDeployment. */
