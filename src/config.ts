@@ -24,6 +24,8 @@ export interface Config {
   leaderLeaseMs: number;
   /** How often every application is reconciled even when nothing was heard. */
   resyncMs: number;
+  /** `on`: this process may lead and run the controllers; `off`: it serves the API only and never leads. */
+  controllers: 'on' | 'off';
   /**
    * Real Apache Flink on this machine for the simulated cluster: `auto` starts it when Java and Maven
    * are present, `on` refuses to start without it, `off` keeps simulating jobs.
@@ -84,6 +86,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (sqlGatewayUrl !== undefined && !/^https?:\/\/[^/]+/.test(sqlGatewayUrl)) {
     throw new ConfigError(`CMF_SQL_GATEWAY_URL must be an http:// or https:// URL, not '${sqlGatewayUrl}'`);
   }
+  const controllers = env.CMF_CONTROLLERS || 'on';
+  if (!['on', 'off'].includes(controllers)) {
+    throw new ConfigError(`CMF_CONTROLLERS must be on or off, not '${controllers}'`);
+  }
   const dataDir = path.resolve(env.CMF_DATA_DIR ?? '.drey');
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
@@ -96,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     simStepMs: integer(env, 'CMF_SIM_STEP_MS', 500, 1, 600_000),
     leaderLeaseMs: integer(env, 'CMF_LEADER_LEASE_MS', 10_000, 1_000, 600_000),
     resyncMs: integer(env, 'CMF_RESYNC_MS', 30_000, 100, 3_600_000),
+    controllers: controllers as Config['controllers'],
     localFlink: localFlink as Config['localFlink'],
     flinkCacheDir: env.CMF_FLINK_CACHE ? path.resolve(env.CMF_FLINK_CACHE) : path.join(dataDir, 'cache', 'flink'),
     localKafka: localKafka as Config['localKafka'],

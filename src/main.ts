@@ -265,12 +265,13 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
     onStartedLeading: () => controllers.start(),
     onStoppedLeading: () => controllers.stop(),
   });
-  leader.start();
+  if (config.controllers === 'on') leader.start();
+  else log.info('controllers: off (CMF_CONTROLLERS=off): this drey serves the API and never leads');
 
   const app = createApp({
     domain,
     log,
-    info: () => ({ database: embedded ? 'embedded' : 'external', cluster, flink: flinkInfo, kafka: kafkaInfo, controllers: { identity, leader: leader.isLeader } }),
+    info: () => ({ database: embedded ? 'embedded' : 'external', cluster, flink: flinkInfo, kafka: kafkaInfo, controllers: { identity, enabled: config.controllers === 'on', leader: leader.isLeader } }),
     database: async () => {
       const health = await probe.check();
       const why = embedded?.lastFailure;

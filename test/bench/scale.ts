@@ -28,6 +28,7 @@
  *   SCALE_SAMPLES=300           random GETs and random list pages per side
  *   SCALE_TIMEOUT_S=600         cap of any one convergence or list walk
  *   SCALE_PHASES=converge,fleet,stored  which phases run
+ *   SCALE_FLEET_CLUSTER=separate  the fleet's simulated cluster in a drey of its own (CMF_CONTROLLERS=off) or `inprocess`
  *   SCALE_NODE_ARGS=            extra node options for every drey process (--cpu-prof, --max-semi-space-size=...)
  * Prints progress lines, then a Markdown table and a line `SCALE_JSON {...}` with every raw figure.
  */
@@ -61,13 +62,15 @@ async function phase(results: ScaleResults, name: string, run: () => Promise<voi
 
 /** A convergence run at `n`; the fleet measurements too when `n` is the reconciled count. */
 async function convergeAndMaybeFleet(ctx: ScaleContext, results: ScaleResults, n: number, inCurve: boolean, samples: { status?: unknown }): Promise<void> {
-  const { result, leader } = await convergeRun(ctx, n);
+  // the curve measures drey as `npm start` runs it; a fleet of its own, the leader alone by default
+  const { result, leader } = await convergeRun(ctx, n, !inCurve && ctx.config.fleetCluster === 'separate');
   if (inCurve) results.convergence.push(result);
   samples.status ??= leader.statusSample;
   try {
     if (n === ctx.config.reconciled && ctx.config.phases.includes('fleet')) results.reconciled = await measureFleet(ctx, leader, result);
   } finally {
     await leader.drey.stop();
+    await leader.cluster?.stop();
     await ctx.database.drop(leader.databaseName);
   }
 }

@@ -6,7 +6,7 @@ import { FlinkDeployments } from '../../src/kube/flinkDeployments.js';
 import { createLogger } from '../../src/log.js';
 import { SimCluster } from '../../src/sim/cluster.js';
 import { sharedCrdFile } from '../support/crd.js';
-import { freshDatabase } from '../support/db.js';
+import { freshDatabase, query } from '../support/db.js';
 import { eventually } from '../support/drey.js';
 import { application, environment } from '../support/fixtures.js';
 import { startDrey, stopDrey, type Running } from '../support/process.js';
@@ -93,6 +93,19 @@ describe('drey processes sharing one database', () => {
     expect(status.currentDeployedInstanceName).toBe(instances[0].metadata.name);
     await stopDrey(second, 'SIGTERM');
   }, 120_000);
+
+  it('a process with CMF_CONTROLLERS=off serves the API and never leads, even alone', async () => {
+    const db = await freshDatabase();
+    const apiOnly = await spawnDrey(db, 'api-only', { CMF_CONTROLLERS: 'off', CMF_LEADER_LEASE_MS: '1000' });
+    expect((await call(apiOnly.url, 'POST', ENVS, environment('api-only-env', 'flink-api-only'))).status).toBe(201);
+    expect((await call(apiOnly.url, 'POST', `${ENVS}/api-only-env/applications`, application('app-waiting'))).status).toBe(201);
+    // a process that campaigns takes the lease within 1 s here; this one never asks for it
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await call(apiOnly.url, 'GET', '/healthz')).body.controllers).toMatchObject({ enabled: false, leader: false });
+    expect(await query(db, 'SELECT holder FROM "ControllerLease"')).toEqual([]);
+    expect(await kube.list('drey.dev/environment=api-only-env')).toEqual([]);
+    await stopDrey(apiOnly, 'SIGTERM');
+  }, 60_000);
 
   it('runs the controllers on exactly one of two processes, and the other takes over when the leader dies', async () => {
     const db = await freshDatabase();

@@ -25,8 +25,20 @@ export interface ScaleConfig {
   samples: number;
   /** Which phases run: `converge`, `fleet`, `stored`. */
   phases: Phase[];
+  /**
+   * Where the fleet's simulated cluster runs: `separate` (a drey of its own with CMF_CONTROLLERS=off,
+   * so the leader's figures are drey's alone, as against a real API server) or `inprocess` (in the
+   * leader, as `npm start` runs it; checkouts without CMF_CONTROLLERS need this).
+   */
+  fleetCluster: 'separate' | 'inprocess';
   /** Longest any one phase (a convergence, a list walk) may take before it is reported as unfinished. */
   timeoutS: number;
+}
+
+function fleetCluster(): ScaleConfig['fleetCluster'] {
+  const value = process.env.SCALE_FLEET_CLUSTER || 'separate';
+  if (value !== 'separate' && value !== 'inprocess') throw new Error(`SCALE_FLEET_CLUSTER must be separate or inprocess, not '${value}'`);
+  return value;
 }
 
 /** The benchmark's phases, in the order they run. */
@@ -78,5 +90,6 @@ export function loadScaleConfig(): ScaleConfig {
     samples: number('SCALE_SAMPLES', 300),
     timeoutS: number('SCALE_TIMEOUT_S', 600),
     phases: phases(),
+    fleetCluster: fleetCluster(),
   };
 }

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { applicationBody, applicationsUrl, ENVIRONMENT, startNamedDrey, type ScaleContext } from './context.js';
 import { expectOk, pool, request } from './http.js';
 import { difference, KubeMetrics, perUnit, requestsByClient, writeRequests, type RequestsByClient, type Sample } from './kubeMetrics.js';
-import type { Drey } from './processes.js';
+import { isLeader, type Drey } from './processes.js';
 import { round } from './stats.js';
 
 /** What one convergence run measured. */
@@ -33,6 +33,8 @@ export interface ConvergeResult {
 /** The leader of a convergence run, still running, for the measurements of a reconciled fleet. */
 export interface ConvergedLeader {
   drey: Drey;
+  /** The drey holding the simulated cluster when it is not the leader (CMF_CONTROLLERS=off). */
+  cluster?: Drey;
   metrics: KubeMetrics;
   databaseUrl: string;
   databaseName: string;
@@ -102,14 +104,27 @@ async function scrape(metrics: KubeMetrics): Promise<Sample[] | undefined> {
 
 /**
  * One convergence run at `n` applications. The leader is left running (the caller stops it, or
- * goes on measuring the reconciled fleet with it).
+ * goes on measuring the reconciled fleet with it). With `separateCluster`, the simulated cluster
+ * runs in a drey of its own that never leads, and the leader reaches it through its kubeconfig.
  */
-export async function convergeRun(ctx: ScaleContext, n: number): Promise<{ result: ConvergeResult; leader: ConvergedLeader }> {
+export async function convergeRun(ctx: ScaleContext, n: number, separateCluster = false): Promise<{ result: ConvergeResult; leader: ConvergedLeader }> {
   const { config, database, progress } = ctx;
   const databaseName = `scale_converge_${n}`;
   const databaseUrl = await database.fresh(databaseName);
-  const drey = await startNamedDrey(ctx, `converge-${n}`, databaseUrl, { CMF_KUBE: 'simulated' });
-  const metrics = await KubeMetrics.fromKubeconfig(path.join(drey.dataDir, 'kubeconfig'));
+  let cluster: Drey | undefined;
+  let drey: Drey;
+  if (separateCluster) {
+    cluster = await startNamedDrey(ctx, `converge-${n}-cluster`, databaseUrl, { CMF_KUBE: 'simulated', CMF_CONTROLLERS: 'off' });
+    drey = await startNamedDrey(ctx, `converge-${n}`, databaseUrl, { CMF_KUBE: 'kubeconfig', KUBECONFIG: path.join(cluster.dataDir, 'kubeconfig') });
+    const deadline = Date.now() + 60_000;
+    while (!(await isLeader(drey.url))) {
+      if (Date.now() > deadline) throw new Error(`converge-${n} did not lead within 60 s although converge-${n}-cluster runs with CMF_CONTROLLERS=off`);
+      await sleep(200);
+    }
+  } else {
+    drey = await startNamedDrey(ctx, `converge-${n}`, databaseUrl, { CMF_KUBE: 'simulated' });
+  }
+  const metrics = await KubeMetrics.fromKubeconfig(path.join((cluster ?? drey).dataDir, 'kubeconfig'));
   await expectOk(`${drey.url}/cmf/api/v1/environments`, 'POST', { name: ENVIRONMENT, kubernetesNamespace: ENVIRONMENT });
   const before = await scrape(metrics);
 
@@ -168,6 +183,6 @@ export async function convergeRun(ctx: ScaleContext, n: number): Promise<{ resul
       k8sPerApp: delta ? perUnit(requestsByClient(delta), n) : null,
       k8sWritesPerApp: delta ? round(writeRequests(delta) / n) : null,
     },
-    leader: { drey, metrics, databaseUrl, databaseName, statusSample },
+    leader: { drey, ...(cluster ? { cluster } : {}), metrics, databaseUrl, databaseName, statusSample },
   };
 }

@@ -13,8 +13,14 @@ import { linearFit, round } from './stats.js';
 /** The leader with a reconciled fleet. */
 export interface ReconciledResult {
   converge: ConvergeResult;
+  /** Where the simulated cluster ran: in a drey of its own, or in the leader. */
+  cluster: 'separate' | 'inprocess';
   leaderRssMb: number;
+  /** The leader's RSS right after a full GC, and its heap then. */
+  leaderRssAfterGcMb: number;
   leaderHeapMb: number;
+  /** RSS of the drey holding the simulated cluster, when separate. */
+  clusterRssMb: number | null;
   idle: IdleResult;
   soak: SoakResult;
 }
@@ -169,10 +175,24 @@ export async function soak(ctx: ScaleContext, leader: ConvergedLeader, n: number
 export async function measureFleet(ctx: ScaleContext, leader: ConvergedLeader, converge: ConvergeResult): Promise<ReconciledResult> {
   const leaderRssMb = round(await leader.drey.rssMb(), 1);
   const memory = await leader.drey.memory();
-  ctx.progress(`fleet of ${converge.n}: leader RSS ${leaderRssMb.toFixed(0)} MB`);
+  const clusterRssMb = leader.cluster ? round(await leader.cluster.rssMb(), 1) : null;
+  const mb = (bytes: number) => round(bytes / 1048576, 1);
+  ctx.progress(
+    `fleet of ${converge.n}: leader RSS ${leaderRssMb.toFixed(0)} MB; after a GC ${mb(memory.rss)} MB, heap used ${mb(memory.heapUsed)} of ${mb(memory.heapTotal)} MB` +
+      (clusterRssMb !== null ? `; the simulated cluster's drey ${clusterRssMb} MB` : ' (the simulated cluster in the same process)'),
+  );
   const idle = await idleResync(ctx, leader, converge.n);
   ctx.progress(`idle: ${idle.rowWritesExceptLease} row writes (lease ${idle.leaseWrites}), ${idle.k8sWrites ?? 'n/a'} Kubernetes writes, CPU ${idle.cpuPercent}%`);
   const soaked = await soak(ctx, leader, converge.n);
   ctx.progress(`soak: RSS ${soaked.rssSlopeMbPerMin} MB/min, heap ${soaked.heapSlopeMbPerMin} MB/min`);
-  return { converge, leaderRssMb, leaderHeapMb: round(memory.heapUsed / 1048576, 1), idle, soak: soaked };
+  return {
+    converge,
+    cluster: leader.cluster ? 'separate' : 'inprocess',
+    leaderRssMb,
+    leaderRssAfterGcMb: mb(memory.rss),
+    leaderHeapMb: mb(memory.heapUsed),
+    clusterRssMb,
+    idle,
+    soak: soaked,
+  };
 }
