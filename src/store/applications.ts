@@ -10,7 +10,7 @@ import {
 import { orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS, SEQUENCE_SORT_FIELDS } from '../domain/paging.js';
 import { StaleWrite, translate } from './errors.js';
 import { analyzeOnGrowth } from './growth.js';
-import { findPage, PageCursors, sortKeys } from './paging.js';
+import { findPage, PageCursors, sortKeys, type SortKey } from './paging.js';
 
 export type { Application, ApplicationEvent, ApplicationInstance };
 
@@ -369,6 +369,21 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
   const notify = notifier(pool);
   const grew = analyzeOnGrowth(pool, ['Application', 'ApplicationInstance', 'ApplicationEvent']);
 
+  /**
+   * The sort values of the environment's application at `offset` in the order of `keys`, in SQL
+   * of its own: Prisma would select the id as well, and an index of the environment and the sort
+   * columns answers only these from the index alone, without visiting a row per row skipped.
+   */
+  async function sortValuesAt(environmentId: string, keys: SortKey[], offset: number): Promise<Application[]> {
+    for (const k of keys) if (!/^[A-Za-z]+$/.test(k.field)) throw new Error(`not a sort column: ${k.field}`);
+    const order = keys.map((k) => `"${k.field}" ${k.direction === 'desc' ? 'DESC' : 'ASC'}`).join(', ');
+    const { rows } = await pool.query<Record<string, unknown>>({
+      text: `SELECT ${keys.map((k) => `"${k.field}"`).join(', ')} FROM "Application" WHERE "environmentId" = $1::uuid ORDER BY ${order} OFFSET $2::int LIMIT 1`,
+      values: [environmentId, offset],
+    });
+    return rows as Application[];
+  }
+
   return {
     async get(environmentId: string, name: string): Promise<Application | null> {
       const [row] = await run(pool, SQL.get, [environmentId, name]);
@@ -406,13 +421,14 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
           page,
           keys,
           ({ where, orderBy, skip, take, select }) =>
-            db.application.findMany({
-              where: where ? { AND: [{ environmentId }, where as Prisma.ApplicationWhereInput] } : { environmentId },
-              orderBy,
-              skip,
-              take,
-              ...(select ? { select } : {}),
-            }) as Promise<Application[]>,
+            select
+              ? sortValuesAt(environmentId, keys, skip)
+              : db.application.findMany({
+                  where: where ? { AND: [{ environmentId }, where as Prisma.ApplicationWhereInput] } : { environmentId },
+                  orderBy,
+                  skip,
+                  take,
+                }),
         ),
         db.applicationCount.aggregate({ where: { environmentId }, _sum: { count: true } }),
       ]);
