@@ -75,6 +75,11 @@ class Bucket {
   }
 
   set(key: string, namespace: string, obj: KubeObject): void {
+    this.put(key, namespace, obj, (list, entry) => list.splice(position(list, entry.key), 0, entry));
+  }
+
+  /** Replaces the object at `key`, or adds an entry for it, placed in the sorted lists by `insert`. */
+  private put(key: string, namespace: string, obj: KubeObject, insert: (list: Entry[], entry: Entry) => void): void {
     const known = this.entries.get(key);
     if (known) {
       known.obj = obj;
@@ -82,10 +87,10 @@ class Bucket {
     }
     const entry: Entry = { key, obj };
     this.entries.set(key, entry);
-    this.sorted.splice(position(this.sorted, key), 0, entry);
+    insert(this.sorted, entry);
     let inNamespace = this.byNamespace.get(namespace);
     if (!inNamespace) this.byNamespace.set(namespace, (inNamespace = []));
-    inNamespace.splice(position(inNamespace, key), 0, entry);
+    insert(inNamespace, entry);
   }
 
   delete(key: string, namespace: string): void {
@@ -100,21 +105,7 @@ class Bucket {
   /** A bucket of many objects at once: one sort instead of an insertion each; a repeated key keeps the last object. */
   static of(objects: KubeObject[]): Bucket {
     const bucket = new Bucket();
-    for (const obj of objects) {
-      const key = objectKey(obj);
-      const known = bucket.entries.get(key);
-      if (known) {
-        known.obj = obj;
-        continue;
-      }
-      const entry: Entry = { key, obj };
-      bucket.entries.set(key, entry);
-      bucket.sorted.push(entry);
-      const namespace = obj.metadata.namespace ?? '';
-      let inNamespace = bucket.byNamespace.get(namespace);
-      if (!inNamespace) bucket.byNamespace.set(namespace, (inNamespace = []));
-      inNamespace.push(entry);
-    }
+    for (const obj of objects) bucket.put(objectKey(obj), obj.metadata.namespace ?? '', obj, (list, entry) => list.push(entry));
     bucket.sorted.sort(byKey);
     for (const inNamespace of bucket.byNamespace.values()) inNamespace.sort(byKey);
     return bucket;
