@@ -54,6 +54,8 @@ export interface SoakResult {
   rate: number;
   achievedRate: number;
   errors: number;
+  /** Failed writes by HTTP status or error code. */
+  errorKinds: Record<string, number>;
   samples: { t: number; rssMb: number; heapMb: number }[];
   /** Samples before this many seconds are warm-up, left out of the slopes. */
   warmupS: number;
@@ -128,6 +130,11 @@ export async function soak(ctx: ScaleContext, leader: ConvergedLeader, n: number
     samples.push({ t: round(elapsed(), 1), rssMb: round(rssMb, 1), heapMb: round(memory.heapUsed / 1048576, 1) });
   };
   let errors = 0;
+  const errorKinds: Record<string, number> = {};
+  const failed = (kind: string) => {
+    errors++;
+    errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+  };
   let written = 0;
   const inFlight = new Set<Promise<void>>();
   const write = (i: number) => {
@@ -135,9 +142,9 @@ export async function soak(ctx: ScaleContext, leader: ConvergedLeader, n: number
     const done = request(applicationsUrl(leader.drey), 'POST', body)
       .then((r) => {
         if (r.status === 200 || r.status === 201) written++;
-        else errors++;
+        else failed(`HTTP ${r.status}`);
       })
-      .catch(() => void errors++)
+      .catch((err: unknown) => failed((err as { code?: string }).code ?? (err as Error).message))
       .finally(() => inFlight.delete(done));
     inFlight.add(done);
   };
@@ -164,6 +171,7 @@ export async function soak(ctx: ScaleContext, leader: ConvergedLeader, n: number
     rate: soakRate,
     achievedRate: round(written / seconds, 1),
     errors,
+    errorKinds,
     samples,
     warmupS: round(warmupS, 1),
     rssSlopeMbPerMin: slope('rssMb'),

@@ -181,7 +181,7 @@ function reconciledRows(r: ReconciledResult, largestConverged: ConvergeResult | 
     { row: `Kubernetes requests per reconcile at steady state (${n}, one resync)`, drey: requestsText(idle.k8sPerReconcile), goal: 'reported' },
     {
       row: `soak ${soak.seconds.toFixed(0)} s at ${soak.rate} writes/s (achieved ${soak.achievedRate}), leader, after ${soak.warmupS.toFixed(0)} s warm-up`,
-      drey: `RSS ${soak.rssSlopeMbPerMin.toFixed(2)} MB/min, heap ${soak.heapSlopeMbPerMin.toFixed(2)} MB/min (${soak.samples.length} samples${soak.errors ? `, ${soak.errors} failed writes` : ''})`,
+      drey: `RSS ${soak.rssSlopeMbPerMin.toFixed(2)} MB/min, heap ${soak.heapSlopeMbPerMin.toFixed(2)} MB/min (${soak.samples.length} samples${soak.errors ? `, ${soak.errors} failed writes: ${Object.entries(soak.errorKinds ?? {}).map(([k, v]) => `${k} ×${v}`).join(', ')}` : ''})`,
       goal: 'no growth (heap ≤ 0.5 MB/min)',
       met: soak.heapSlopeMbPerMin <= 0.5,
     },
