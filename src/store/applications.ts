@@ -296,6 +296,15 @@ function updateText(withInstance: boolean): string {
     ${RETURNING_WRITTEN}`;
 }
 
+/**
+ * The values of a new application's API fields, its time and its first instance, in the order
+ * `create` and `createIfAbsent` take them: apiVersion, kind, labels, annotations, spec, specHash,
+ * at, the instance's id and spec.
+ */
+function newApplicationValues(app: { at: Date } & ApplicationFields, instance: NewInstance): unknown[] {
+  return [app.apiVersion, app.kind, jsonText(app.labels), jsonText(app.annotations), jsonText(app.spec), app.specHash, app.at, instance.id, jsonText(instance.spec)];
+}
+
 /** Runs a named statement; its rows as arrays of column values. */
 async function run(pool: pg.Pool, statement: Statement, values: unknown[]): Promise<unknown[][]> {
   const result = await pool.query<unknown[]>({ ...statement, values, rowMode: 'array', types: TYPES });
@@ -445,15 +454,7 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
           app.id,
           app.environmentId,
           app.name,
-          app.apiVersion,
-          app.kind,
-          jsonText(app.labels),
-          jsonText(app.annotations),
-          jsonText(app.spec),
-          app.specHash,
-          app.at,
-          instance.id,
-          jsonText(instance.spec),
+          ...newApplicationValues(app, instance),
           event.id,
           event.instanceName,
           event.type,
@@ -487,15 +488,7 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
         env.version,
         app.id,
         app.name,
-        app.apiVersion,
-        app.kind,
-        jsonText(app.labels),
-        jsonText(app.annotations),
-        jsonText(app.spec),
-        app.specHash,
-        app.at,
-        instance.id,
-        jsonText(instance.spec),
+        ...newApplicationValues(app, instance),
         event.id,
         event.type,
         event.message,

@@ -5,7 +5,7 @@ import type { PageRequest } from '../../src/domain/paging.js';
 import { SEEK_FROM } from '../../src/store/paging.js';
 import { KEPT_PER_APPLICATION, type Application, type NewEvent } from '../../src/store/applications.js';
 import { createStore, type Store } from '../../src/store/index.js';
-import { freshDatabase } from '../support/db.js';
+import { freshDatabase, storedEnvironment } from '../support/db.js';
 
 let prisma: PrismaClient;
 let store: Store;
@@ -45,16 +45,7 @@ async function created(name: string): Promise<Application> {
 beforeAll(async () => {
   prisma = createPrismaClient(await freshDatabase());
   store = createStore(prisma);
-  envId = randomUUID();
-  await store.environments.create({
-    id: envId,
-    name: 'env-s',
-    at,
-    kubernetesNamespace: 'ns-s',
-    flinkApplicationDefaults: { spec: { zz: 1, aa: 2 } },
-    computePoolDefaults: null,
-    statementDefaults: null,
-  });
+  envId = await storedEnvironment(store, 'env-s', { spec: { zz: 1, aa: 2 } });
 });
 afterAll(async () => {
   await prisma.$disconnect();
@@ -196,7 +187,7 @@ describe('application store statements on node-postgres', () => {
       id: app.id,
       name: 'versioned',
       version: 1,
-      environment: { id: envId, name: 'env-s', version: 1, kubernetesNamespace: 'ns-s' },
+      environment: { id: envId, name: 'env-s', version: 1, kubernetesNamespace: 'ns-env-s' },
     });
   });
 });
@@ -211,16 +202,7 @@ describe('application list pages', () => {
   let deepEnv: string;
 
   beforeAll(async () => {
-    deepEnv = randomUUID();
-    await store.environments.create({
-      id: deepEnv,
-      name: 'env-deep',
-      at,
-      kubernetesNamespace: 'ns-deep',
-      flinkApplicationDefaults: null,
-      computePoolDefaults: null,
-      statementDefaults: null,
-    });
+    deepEnv = await storedEnvironment(store, 'env-deep');
     // past SEEK_FROM rows, with creation times shared by ten rows each so that names break the ties
     await poolOf(prisma).query(
       `INSERT INTO "Application" (id, "environmentId", name, "apiVersion", kind, spec, "specHash", "createdAt", "updatedAt")

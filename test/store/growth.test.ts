@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createPrismaClient, poolOf, type PrismaClient } from '../../src/store/client.js';
 import { createStore, type Store } from '../../src/store/index.js';
-import { freshDatabase } from '../support/db.js';
+import { freshDatabase, storedEnvironment } from '../support/db.js';
 import { eventually } from '../support/drey.js';
 
 let prisma: PrismaClient;
@@ -31,16 +31,7 @@ beforeAll(async () => {
   store = createStore(prisma);
   // only the store's analyzes, not autovacuum's (after 50 changed rows, on its own schedule)
   await poolOf(prisma).query(`ALTER TABLE "Application" SET (autovacuum_enabled = false)`);
-  envId = randomUUID();
-  await store.environments.create({
-    id: envId,
-    name: 'env-g',
-    at,
-    kubernetesNamespace: 'ns-g',
-    flinkApplicationDefaults: null,
-    computePoolDefaults: null,
-    statementDefaults: null,
-  });
+  envId = await storedEnvironment(store, 'env-g');
 });
 afterAll(async () => {
   await prisma.$disconnect();

@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
+import type { Store } from '../../src/store/index.js';
 import { migrate, MIGRATIONS_DIR } from '../../src/store/migrate.js';
 
 /** The run's PostgreSQL, started by globalSetup. */
@@ -45,4 +46,19 @@ export async function query<T extends pg.QueryResultRow = Record<string, unknown
   } finally {
     await client.end();
   }
+}
+
+/** Stores an environment named `name` (namespace `ns-<name>`) through `store`, with no defaults unless given; its id. */
+export async function storedEnvironment(store: Store, name: string, flinkApplicationDefaults: unknown = null): Promise<string> {
+  const id = randomUUID();
+  await store.environments.create({
+    id,
+    name,
+    at: new Date('2026-03-04T05:06:07.089Z'),
+    kubernetesNamespace: `ns-${name}`,
+    flinkApplicationDefaults,
+    computePoolDefaults: null,
+    statementDefaults: null,
+  });
+  return id;
 }
