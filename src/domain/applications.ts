@@ -214,12 +214,13 @@ export function applications(store: Store) {
   }
 
   /**
-   * A POST in one round trip when the environment is remembered and the name is new: the
-   * application is created if the environment is unchanged and has none of that name. An
-   * existing application is then updated as `write` does, with the row that round trip read;
-   * a changed environment is tried once more as it now is. Undefined when this cannot settle
-   * the POST (a body that is not valid in the environment, a missing environment, a create
-   * that raced it): the caller then reads afresh, and judges the body against what it read.
+   * A POST in one round trip when the environment is remembered: the application is created, or
+   * updated if it changed, when the environment is unchanged. An application that round trip
+   * did not write (unchanged, being deleted, or written by another request meanwhile) is then
+   * settled as `write` does, with the row it read; a changed environment is tried once more as
+   * it now is. Undefined when this cannot settle the POST (a body that is not valid in the
+   * environment, a missing environment, a create that raced it): the caller then reads afresh,
+   * and judges the body against what it read.
    */
   async function postRemembered(envName: string, body: JsonObject): Promise<Application | undefined> {
     let env = environments.get(envName);
@@ -232,13 +233,13 @@ export function applications(store: Store) {
       }
       const made = merge(env, fields);
       const instance = { id: randomUUID(), spec: made.merged };
-      const event = { id: randomUUID(), type: EVENT_TYPES.cmf, message: `${APPLICATION_KIND} created`, data: null };
-      const result = await store.applications.createIfAbsent(env, { id: randomUUID(), name, at: now(), ...fields, specHash: made.specHash }, instance, event);
+      const event = { id: randomUUID(), type: EVENT_TYPES.cmf, messages: { created: `${APPLICATION_KIND} created`, updated: `${APPLICATION_KIND} updated` }, data: null };
+      const result = await store.applications.upsert(env, { id: randomUUID(), name, at: now(), ...fields, specHash: made.specHash }, instance, event);
       if (!result) {
         environments.delete(envName);
         return undefined;
       }
-      if ('created' in result) return result.created;
+      if ('written' in result) return result.written;
       remember(result.env);
       const unchanged = result.env.id === env.id && result.env.version === env.version;
       if (result.existing) {

@@ -134,14 +134,16 @@ interface Statement {
 const RETURNING_WRITTEN = `SELECT ${columns(APPLICATION, 'app')}, e.name || '/' || app.name FROM app JOIN "Environment" e ON e.id = app."environmentId"`;
 
 /**
- * A CTE deleting all but the newest KEPT_PER_APPLICATION instances or events of application $1,
- * in the statement that inserts one more: the statement sees the rows as they were before it, so
- * the newest KEPT_PER_APPLICATION - 1 of those stay, with the new one.
+ * A CTE deleting all but the newest KEPT_PER_APPLICATION instances or events of the application
+ * `of` selects (none, or one id), in the statement that inserts one more: the statement sees the
+ * rows as they were before it, so the newest KEPT_PER_APPLICATION - 1 of those stay, with the new one.
  */
-function pruneBeforeOneMore(table: 'ApplicationInstance' | 'ApplicationEvent'): string {
-  return `DELETE FROM "${table}" WHERE "applicationId" = $1::uuid AND EXISTS (SELECT 1 FROM app) AND seq < (
-    SELECT seq FROM "${table}" WHERE "applicationId" = $1::uuid ORDER BY seq DESC OFFSET ${KEPT_PER_APPLICATION - 2} LIMIT 1
-  )`;
+function pruneBeforeOneMore(table: 'ApplicationInstance' | 'ApplicationEvent', of: string): string {
+  return `DELETE FROM "${table}" p USING (
+      SELECT o.id, (SELECT seq FROM "${table}" WHERE "applicationId" = o.id ORDER BY seq DESC OFFSET ${KEPT_PER_APPLICATION - 2} LIMIT 1) AS seq
+      FROM (${of}) o
+    ) cut
+    WHERE p."applicationId" = cut.id AND p.seq < cut.seq`;
 }
 
 /** The statements, one text per name. */
@@ -163,33 +165,53 @@ const SQL = {
   },
   /**
    * $1 environment name, $2-$3 the id and version of the environment the fields were made with,
-   * $4 application id, $5 name, $6-$11 fields, $12 at, $13-$14 instance, $15-$18 event (the
-   * event names the instance). Creates the application as `create` does when the environment is
-   * still at that version and has none of that name; then the first column is the key to
-   * notify. Else the first is null, and the rest are the environment as it is and its
-   * application of that name (null when none). No row: no such environment.
+   * $4 application id, $5 name, $6-$11 fields, $12 at, $13-$14 instance, $15-$19 the event's id,
+   * type, message on a create, message on an update, data. When the environment is still at that
+   * version: creates the application as `create` does if it has none of that name; else, unless
+   * it is being deleted or its fields equal these (json compared as jsonb: by value, keys in any
+   * order), updates it as `update` does, with a new instance when the hash changed. The columns:
+   * whether it created, the environment as it is, its application of that name as it was (null
+   * when none), and as updated (null when not). No row: no such environment.
    */
-  createIfAbsent: {
-    name: 'drey_application_create_if_absent',
+  upsert: {
+    name: 'drey_application_upsert',
     text: `WITH env AS (
       SELECT ${columns(ENVIRONMENT)} FROM "Environment" WHERE name = $1::text
+    ), made_in AS (
+      SELECT id FROM env WHERE id = $2::uuid AND version = $3::int
     ), existing AS (
       SELECT ${columns(APPLICATION, 'a')} FROM "Application" a JOIN env ON a."environmentId" = env.id WHERE a.name = $5::text
-    ), app AS (
+    ), created AS (
       INSERT INTO "Application" (id, "environmentId", name, "apiVersion", kind, labels, annotations, spec, "specHash", "createdAt", "updatedAt")
-      SELECT $4::uuid, env.id, $5::text, $6::text, $7::text, $8::json, $9::json, $10::json, $11::text, $12::timestamptz, $12::timestamptz
-      FROM env WHERE env.id = $2::uuid AND env.version = $3::int AND NOT EXISTS (SELECT 1 FROM existing)
+      SELECT $4::uuid, made_in.id, $5::text, $6::text, $7::text, $8::json, $9::json, $10::json, $11::text, $12::timestamptz, $12::timestamptz
+      FROM made_in WHERE NOT EXISTS (SELECT 1 FROM existing)
       ON CONFLICT ("environmentId", name) DO NOTHING
-      RETURNING id, name
+      RETURNING id, true AS respecified
+    ), updated AS (
+      UPDATE "Application" a SET "apiVersion" = $6::text, kind = $7::text, labels = $8::json, annotations = $9::json, spec = $10::json,
+        "specHash" = $11::text, "updatedAt" = $12::timestamptz, version = a.version + 1
+      FROM existing x
+      WHERE a.id = x.id AND a.version = x.version AND x."deletionRequestedAt" IS NULL AND EXISTS (SELECT 1 FROM made_in)
+        AND NOT (x."specHash" = $11::text AND x."apiVersion" = $6::text AND x.kind = $7::text AND x.spec::jsonb = $10::json::jsonb
+          AND COALESCE(x.labels::jsonb, 'null') = COALESCE($8::json::jsonb, 'null')
+          AND COALESCE(x.annotations::jsonb, 'null') = COALESCE($9::json::jsonb, 'null'))
+      RETURNING ${columns(APPLICATION, 'a')}, x."specHash" <> $11::text AS respecified
+    ), written AS (
+      SELECT id, respecified FROM created UNION ALL SELECT id, respecified FROM updated
     ), instance AS (
       INSERT INTO "ApplicationInstance" (id, "applicationId", spec, "createdAt", "updatedAt")
-      SELECT $13::uuid, app.id, $14::json, $12::timestamptz, $12::timestamptz FROM app
+      SELECT $13::uuid, w.id, $14::json, $12::timestamptz, $12::timestamptz FROM written w WHERE w.respecified
     ), event AS (
       INSERT INTO "ApplicationEvent" (id, "applicationId", "instanceName", type, message, data, "createdAt")
-      SELECT $15::uuid, app.id, $13::uuid::text, $16::text, $17::text, $18::jsonb, $12::timestamptz FROM app
-    )
-    SELECT (SELECT $1::text || '/' || app.name FROM app), ${columns(ENVIRONMENT, 'env')}, ${columns(APPLICATION, 'existing')}
-    FROM env LEFT JOIN existing ON true`,
+      SELECT $15::uuid, w.id,
+        CASE WHEN w.respecified THEN $13::uuid::text
+          ELSE (SELECT i.id::text FROM "ApplicationInstance" i WHERE i."applicationId" = w.id ORDER BY i.seq DESC LIMIT 1) END,
+        $16::text, CASE WHEN EXISTS (SELECT 1 FROM created) THEN $17::text ELSE $18::text END, $19::jsonb, $12::timestamptz
+      FROM written w
+    ), pruned_instances AS (${pruneBeforeOneMore('ApplicationInstance', 'SELECT id FROM updated WHERE respecified')}
+    ), pruned_events AS (${pruneBeforeOneMore('ApplicationEvent', 'SELECT id FROM updated')})
+    SELECT EXISTS (SELECT 1 FROM created), ${columns(ENVIRONMENT, 'env')}, ${columns(APPLICATION, 'existing')}, ${columns(APPLICATION, 'updated')}
+    FROM env LEFT JOIN existing ON true LEFT JOIN updated ON true`,
   },
   /** $1 application id, $2 version, $3-$8 fields, $9 at, $10-$13 event; the event names the newest instance. */
   update: {
@@ -279,7 +301,7 @@ function updateText(withInstance: boolean): string {
     ? `, instance AS (
         INSERT INTO "ApplicationInstance" (id, "applicationId", spec, "createdAt", "updatedAt")
         SELECT $14::uuid, app.id, $15::json, $9::timestamptz, $9::timestamptz FROM app
-      ), pruned_instances AS (${pruneBeforeOneMore('ApplicationInstance')})`
+      ), pruned_instances AS (${pruneBeforeOneMore('ApplicationInstance', 'SELECT id FROM app')})`
     : '';
   const instanceName = withInstance
     ? '$14::uuid::text'
@@ -292,13 +314,13 @@ function updateText(withInstance: boolean): string {
     )${instance}, event AS (
       INSERT INTO "ApplicationEvent" (id, "applicationId", "instanceName", type, message, data, "createdAt")
       SELECT $10::uuid, app.id, ${instanceName}, $11::text, $12::text, $13::jsonb, $9::timestamptz FROM app
-    ), pruned_events AS (${pruneBeforeOneMore('ApplicationEvent')})
+    ), pruned_events AS (${pruneBeforeOneMore('ApplicationEvent', 'SELECT id FROM app')})
     ${RETURNING_WRITTEN}`;
 }
 
 /**
  * The values of a new application's API fields, its time and its first instance, in the order
- * `create` and `createIfAbsent` take them: apiVersion, kind, labels, annotations, spec, specHash,
+ * `create` and `upsert` take them: apiVersion, kind, labels, annotations, spec, specHash,
  * at, the instance's id and spec.
  */
 function newApplicationValues(app: { at: Date } & ApplicationFields, instance: NewInstance): unknown[] {
@@ -470,19 +492,21 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
     },
 
     /**
-     * Creates the application as `create` does, in one round trip with no read before it, when
-     * `env` (as the caller last read it) is unchanged and holds no application of that name.
-     * Else nothing is written, and the answer is the environment as it is now with its
-     * application of that name (`existing`, null when none: a create that raced this one),
-     * or null when there is no such environment.
+     * Writes a posted application in one round trip with no read before it, when `env` (as the
+     * caller last read it) is unchanged: creates it as `create` does when the environment holds
+     * none of that name, else updates it as `update` does unless it is being deleted or already
+     * holds these fields. `written` is the application as stored then. Else nothing is written,
+     * and the answer is the environment as it is now with its application of that name
+     * (`existing`, null when none: a create that raced this one), or null when there is no such
+     * environment.
      */
-    async createIfAbsent(
+    async upsert(
       env: Environment,
       app: { id: string; name: string; at: Date } & ApplicationFields,
       instance: NewInstance,
-      event: Omit<NewEvent, 'instanceName'>,
-    ): Promise<{ created: Application } | { env: Environment; existing: Application | null } | null> {
-      const [row] = await translate(`Application '${app.name}'`, () => run(pool, SQL.createIfAbsent, [
+      event: Omit<NewEvent, 'instanceName' | 'message'> & { messages: { created: string; updated: string } },
+    ): Promise<{ written: Application } | { env: Environment; existing: Application | null } | null> {
+      const [row] = await translate(`Application '${app.name}'`, () => run(pool, SQL.upsert, [
         env.name,
         env.id,
         env.version,
@@ -491,18 +515,20 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
         ...newApplicationValues(app, instance),
         event.id,
         event.type,
-        event.message,
+        event.messages.created,
+        event.messages.updated,
         jsonText(event.data),
       ]));
       if (!row) return null;
-      const key = row[0] as string | null;
-      if (key === null) {
-        const existing = row[1 + ENVIRONMENT.length] === null ? null : fromRow<Application>(APPLICATION, row, 1 + ENVIRONMENT.length);
-        return { env: fromRow<Environment>(ENVIRONMENT, row, 1), existing };
-      }
+      const existingAt = 1 + ENVIRONMENT.length;
+      const updatedAt = existingAt + APPLICATION.length;
+      const existing = row[existingAt] === null ? null : fromRow<Application>(APPLICATION, row, existingAt);
+      const updated = row[updatedAt] === null ? null : fromRow<Application>(APPLICATION, row, updatedAt);
+      if (!row[0] && !updated) return { env: fromRow<Environment>(ENVIRONMENT, row, 1), existing };
       cursors.changed(env.id);
-      grew();
-      await notify(key);
+      if (row[0]) grew();
+      await notify(`${env.name}/${app.name}`);
+      if (updated) return { written: updated };
       // the row as stored: what was sent, and the columns' defaults
       const created: Application = {
         id: app.id,
@@ -521,7 +547,7 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
         createdAt: app.at,
         updatedAt: app.at,
       };
-      return { created };
+      return { written: created };
     },
 
     /**

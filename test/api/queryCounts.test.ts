@@ -90,11 +90,23 @@ describe('SQL statements per request (a guard: a change that adds round trips fa
     expectStatements(await count(() => api.post(APPS, application('app-3'))), 201, 1);
   });
 
-  it('an update: the read, the write and the notification', async () => {
-    expectStatements(await count(() => api.post(APPS, application('app-4', { flinkConfiguration: { a: 'b' } }))), 201, 3);
+  it('an update in an environment this process has read: one statement that checks and writes, one that notifies', async () => {
+    expectStatements(await count(() => api.post(APPS, application('app-4', { flinkConfiguration: { a: 'b' } }))), 201, 2);
     const labelled = application('app-5') as { metadata: Record<string, unknown> };
     labelled.metadata.labels = { team: 'q' };
-    expectStatements(await count(() => api.post(APPS, labelled)), 201, 3);
+    expectStatements(await count(() => api.post(APPS, labelled)), 201, 2);
+  });
+
+  it('an update in an environment this process has not read: the read, the write and the notification', async () => {
+    const apps = `${ENVS}/env-q3/applications`;
+    await api.post(ENVS, environment('env-q3', 'ns-q3'));
+    expect((await api.post(apps, application('app-one'))).status).toBe(201);
+    const other = createDomain(createStore(prisma));
+    const changed = application('app-one', { flinkConfiguration: { a: 'c' } });
+    const counted = await queries.during(async () => {
+      await other.applications.createOrUpdate('env-q3', changed);
+    });
+    expect(counted.statements).toBe(3);
   });
 
   it('suspend, and a delete request: the read, the write and the notification', async () => {

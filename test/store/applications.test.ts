@@ -3,7 +3,7 @@ import { Conflict } from '../../src/domain/errors.js';
 import { createPrismaClient, poolOf, type PrismaClient } from '../../src/store/client.js';
 import type { PageRequest } from '../../src/domain/paging.js';
 import { SEEK_FROM } from '../../src/store/paging.js';
-import { KEPT_PER_APPLICATION, type Application, type NewEvent } from '../../src/store/applications.js';
+import { KEPT_PER_APPLICATION, type Application, type ApplicationFields, type NewEvent } from '../../src/store/applications.js';
 import { createStore, type Store } from '../../src/store/index.js';
 import { freshDatabase, storedEnvironment } from '../support/db.js';
 
@@ -178,6 +178,88 @@ describe('application store statements on node-postgres', () => {
     expect(await messages()).toEqual(kept);
     await observe(batch('c', KEPT_PER_APPLICATION + 7));
     expect(await messages()).toEqual(batch('c', KEPT_PER_APPLICATION + 7).slice(7).map((e) => e.message));
+  });
+
+  describe('upsert: a posted application in one statement', () => {
+    const fields: ApplicationFields = {
+      apiVersion: 'cmf.confluent.io/v1',
+      kind: 'FlinkApplication',
+      labels: { zeta: '1', alpha: '2' },
+      annotations: null,
+      spec: { z: 1, a: { y: [1, { q: true, b: null }], b: 'x' } },
+      specHash: 'h1',
+    };
+    const environment = async () => (await store.environments.get('env-s'))!;
+    const upsert = async (name: string, change: Partial<ApplicationFields> = {}, env?: Awaited<ReturnType<typeof environment>>) =>
+      store.applications.upsert(
+        env ?? (await environment()),
+        { id: randomUUID(), name, at, ...fields, ...change },
+        { id: randomUUID(), spec: change.spec ?? fields.spec },
+        { id: randomUUID(), type: 'CMF_STATUS', messages: { created: 'created', updated: 'updated' }, data: null },
+      );
+    const rows = async (name: string) => {
+      const app = await prisma.application.findFirstOrThrow({ where: { name }, include: { instances: { orderBy: { seq: 'asc' } }, events: { orderBy: { seq: 'asc' } } } });
+      return { app, instances: app.instances, events: app.events.map((e) => [e.message, e.instanceName]) };
+    };
+
+    it('creates an absent application, returning the row as stored', async () => {
+      const result = await upsert('upserted');
+      const { app, instances, events } = await rows('upserted');
+      const { instances: _i, events: _e, ...stored } = app;
+      expect(result).toStrictEqual({ written: stored });
+      expect(ordered((result as { written: Application }).written)).toBe(ordered(stored));
+      expect(events).toEqual([['created', instances[0]!.id]]);
+    });
+
+    it('updates a changed one, with a new instance when the hash changed, returning the row as stored', async () => {
+      await upsert('upsert-changed');
+      const relabelled = await upsert('upsert-changed', { labels: { team: 'a' } });
+      const respecified = await upsert('upsert-changed', { spec: { b: 2 }, specHash: 'h2' });
+      const { app, instances, events } = await rows('upsert-changed');
+      const { instances: _i, events: _e, ...stored } = app;
+      expect(respecified).toStrictEqual({ written: stored });
+      expect((relabelled as { written: Application }).written.version).toBe(2);
+      expect(stored.version).toBe(3);
+      expect(instances.map((i) => i.spec)).toEqual([fields.spec, { b: 2 }]);
+      expect(events).toEqual([
+        ['created', instances[0]!.id],
+        ['updated', instances[0]!.id],
+        ['updated', instances[1]!.id],
+      ]);
+    });
+
+    it('writes nothing for equal fields (keys in another order), a changed environment, or an application being deleted', async () => {
+      const env = await environment();
+      await upsert('upsert-same');
+      const reordered = { labels: { alpha: '2', zeta: '1' }, spec: { a: { b: 'x', y: [1, { b: null, q: true }] }, z: 1 } };
+      const same = await upsert('upsert-same', reordered);
+      expect(same).toMatchObject({ env: { id: envId }, existing: { name: 'upsert-same', version: 1 } });
+
+      const stale = await upsert('upsert-same', { labels: { team: 'b' } }, { ...env, version: env.version - 1 });
+      expect(stale).toMatchObject({ env: { version: env.version }, existing: { version: 1 } });
+      expect(await upsert('upsert-absent', {}, { ...env, version: env.version - 1 })).toMatchObject({ existing: null });
+
+      const { app } = await rows('upsert-same');
+      await store.applications.requestDeletion(app, at);
+      expect(await upsert('upsert-same', { labels: { team: 'c' } })).toMatchObject({ existing: { version: 2 } });
+      expect((await rows('upsert-same')).events).toHaveLength(1);
+      expect(await prisma.application.count({ where: { name: 'upsert-absent' } })).toBe(0);
+      expect(await store.applications.upsert({ ...env, name: 'no-such-env' }, { id: randomUUID(), name: 'x', at, ...fields }, { id: randomUUID(), spec: {} }, {
+        id: randomUUID(), type: 'CMF_STATUS', messages: { created: 'c', updated: 'u' }, data: null,
+      })).toBeNull();
+    });
+
+    it('keeps the newest KEPT_PER_APPLICATION instances and events over many updates', async () => {
+      await upsert('upsert-pruned');
+      for (let i = 0; i < KEPT_PER_APPLICATION + 5; i++) await upsert('upsert-pruned', { spec: { n: i }, specHash: `n${i}` });
+      await upsert('upsert-pruned', { spec: { n: KEPT_PER_APPLICATION + 4 }, specHash: `n${KEPT_PER_APPLICATION + 4}`, labels: { last: 'label' } });
+      const { instances, events } = await rows('upsert-pruned');
+      expect(instances).toHaveLength(KEPT_PER_APPLICATION);
+      expect(instances.map((i) => i.spec)).toEqual(Array.from({ length: KEPT_PER_APPLICATION }, (_, i) => ({ n: i + 5 })));
+      expect(events).toHaveLength(KEPT_PER_APPLICATION);
+      expect(events.at(-1)).toEqual(['updated', instances.at(-1)!.id]);
+      expect(events.at(-2)).toEqual(['updated', instances.at(-1)!.id]);
+    });
   });
 
   it('versions lists every application with its environment', async () => {
