@@ -171,47 +171,16 @@ const SQL = {
    * it is being deleted or its fields equal these (json compared as jsonb: by value, keys in any
    * order), updates it as `update` does, with a new instance when the hash changed. The columns:
    * whether it created, the environment as it is, its application of that name as it was (null
-   * when none), and as updated (null when not). No row: no such environment.
+   * when none), and as updated (null when not; no columns in `createIfAbsent`). No row: no such environment.
    */
   upsert: {
     name: 'drey_application_upsert',
-    text: `WITH env AS (
-      SELECT ${columns(ENVIRONMENT)} FROM "Environment" WHERE name = $1::text
-    ), made_in AS (
-      SELECT id FROM env WHERE id = $2::uuid AND version = $3::int
-    ), existing AS (
-      SELECT ${columns(APPLICATION, 'a')} FROM "Application" a JOIN env ON a."environmentId" = env.id WHERE a.name = $5::text
-    ), created AS (
-      INSERT INTO "Application" (id, "environmentId", name, "apiVersion", kind, labels, annotations, spec, "specHash", "createdAt", "updatedAt")
-      SELECT $4::uuid, made_in.id, $5::text, $6::text, $7::text, $8::json, $9::json, $10::json, $11::text, $12::timestamptz, $12::timestamptz
-      FROM made_in WHERE NOT EXISTS (SELECT 1 FROM existing)
-      ON CONFLICT ("environmentId", name) DO NOTHING
-      RETURNING id, true AS respecified
-    ), updated AS (
-      UPDATE "Application" a SET "apiVersion" = $6::text, kind = $7::text, labels = $8::json, annotations = $9::json, spec = $10::json,
-        "specHash" = $11::text, "updatedAt" = $12::timestamptz, version = a.version + 1
-      FROM existing x
-      WHERE a.id = x.id AND a.version = x.version AND x."deletionRequestedAt" IS NULL AND EXISTS (SELECT 1 FROM made_in)
-        AND NOT (x."specHash" = $11::text AND x."apiVersion" = $6::text AND x.kind = $7::text AND x.spec::jsonb = $10::json::jsonb
-          AND COALESCE(x.labels::jsonb, 'null') = COALESCE($8::json::jsonb, 'null')
-          AND COALESCE(x.annotations::jsonb, 'null') = COALESCE($9::json::jsonb, 'null'))
-      RETURNING ${columns(APPLICATION, 'a')}, x."specHash" <> $11::text AS respecified
-    ), written AS (
-      SELECT id, respecified FROM created UNION ALL SELECT id, respecified FROM updated
-    ), instance AS (
-      INSERT INTO "ApplicationInstance" (id, "applicationId", spec, "createdAt", "updatedAt")
-      SELECT $13::uuid, w.id, $14::json, $12::timestamptz, $12::timestamptz FROM written w WHERE w.respecified
-    ), event AS (
-      INSERT INTO "ApplicationEvent" (id, "applicationId", "instanceName", type, message, data, "createdAt")
-      SELECT $15::uuid, w.id,
-        CASE WHEN w.respecified THEN $13::uuid::text
-          ELSE (SELECT i.id::text FROM "ApplicationInstance" i WHERE i."applicationId" = w.id ORDER BY i.seq DESC LIMIT 1) END,
-        $16::text, CASE WHEN EXISTS (SELECT 1 FROM created) THEN $17::text ELSE $18::text END, $19::jsonb, $12::timestamptz
-      FROM written w
-    ), pruned_instances AS (${pruneBeforeOneMore('ApplicationInstance', 'SELECT id FROM updated WHERE respecified')}
-    ), pruned_events AS (${pruneBeforeOneMore('ApplicationEvent', 'SELECT id FROM updated')})
-    SELECT EXISTS (SELECT 1 FROM created), ${columns(ENVIRONMENT, 'env')}, ${columns(APPLICATION, 'existing')}, ${columns(APPLICATION, 'updated')}
-    FROM env LEFT JOIN existing ON true LEFT JOIN updated ON true`,
+    text: upsertText(true),
+  },
+  /** As `upsert`, but never updates: a statement with less to set up, for a name that is likely new. */
+  createIfAbsent: {
+    name: 'drey_application_create_if_absent',
+    text: upsertText(false),
   },
   /** $1 application id, $2 version, $3-$8 fields, $9 at, $10-$13 event; the event names the newest instance. */
   update: {
@@ -294,6 +263,50 @@ const SQL = {
     )`,
   },
 } satisfies Record<string, Statement>;
+
+/** The text of `upsert`, or (`update` false) of `createIfAbsent`. */
+function upsertText(update: boolean): string {
+  const updated = update
+    ? `, updated AS (
+      UPDATE "Application" a SET "apiVersion" = $6::text, kind = $7::text, labels = $8::json, annotations = $9::json, spec = $10::json,
+        "specHash" = $11::text, "updatedAt" = $12::timestamptz, version = a.version + 1
+      FROM existing x
+      WHERE a.id = x.id AND a.version = x.version AND x."deletionRequestedAt" IS NULL AND EXISTS (SELECT 1 FROM made_in)
+        AND NOT (x."specHash" = $11::text AND x."apiVersion" = $6::text AND x.kind = $7::text AND x.spec::jsonb = $10::json::jsonb
+          AND COALESCE(x.labels::jsonb, 'null') = COALESCE($8::json::jsonb, 'null')
+          AND COALESCE(x.annotations::jsonb, 'null') = COALESCE($9::json::jsonb, 'null'))
+      RETURNING ${columns(APPLICATION, 'a')}, x."specHash" <> $11::text AS respecified
+    ), pruned_instances AS (${pruneBeforeOneMore('ApplicationInstance', 'SELECT id FROM updated WHERE respecified')}
+    ), pruned_events AS (${pruneBeforeOneMore('ApplicationEvent', 'SELECT id FROM updated')})`
+    : '';
+  return `WITH env AS (
+      SELECT ${columns(ENVIRONMENT)} FROM "Environment" WHERE name = $1::text
+    ), made_in AS (
+      SELECT id FROM env WHERE id = $2::uuid AND version = $3::int
+    ), existing AS (
+      SELECT ${columns(APPLICATION, 'a')} FROM "Application" a JOIN env ON a."environmentId" = env.id WHERE a.name = $5::text
+    ), created AS (
+      INSERT INTO "Application" (id, "environmentId", name, "apiVersion", kind, labels, annotations, spec, "specHash", "createdAt", "updatedAt")
+      SELECT $4::uuid, made_in.id, $5::text, $6::text, $7::text, $8::json, $9::json, $10::json, $11::text, $12::timestamptz, $12::timestamptz
+      FROM made_in WHERE NOT EXISTS (SELECT 1 FROM existing)
+      ON CONFLICT ("environmentId", name) DO NOTHING
+      RETURNING id, true AS respecified
+    )${updated}, written AS (
+      SELECT id, respecified FROM created${update ? ' UNION ALL SELECT id, respecified FROM updated' : ''}
+    ), instance AS (
+      INSERT INTO "ApplicationInstance" (id, "applicationId", spec, "createdAt", "updatedAt")
+      SELECT $13::uuid, w.id, $14::json, $12::timestamptz, $12::timestamptz FROM written w WHERE w.respecified
+    ), event AS (
+      INSERT INTO "ApplicationEvent" (id, "applicationId", "instanceName", type, message, data, "createdAt")
+      SELECT $15::uuid, w.id,
+        CASE WHEN w.respecified THEN $13::uuid::text
+          ELSE (SELECT i.id::text FROM "ApplicationInstance" i WHERE i."applicationId" = w.id ORDER BY i.seq DESC LIMIT 1) END,
+        $16::text, CASE WHEN EXISTS (SELECT 1 FROM created) THEN $17::text ELSE $18::text END, $19::jsonb, $12::timestamptz
+      FROM written w
+    )
+    SELECT EXISTS (SELECT 1 FROM created), ${columns(ENVIRONMENT, 'env')}, ${columns(APPLICATION, 'existing')}${update ? `, ${columns(APPLICATION, 'updated')}` : ''}
+    FROM env LEFT JOIN existing ON true${update ? ' LEFT JOIN updated ON true' : ''}`;
+}
 
 /** The text of an update, with or without a new instance. */
 function updateText(withInstance: boolean): string {
@@ -495,8 +508,9 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
      * Writes a posted application in one round trip with no read before it, when `env` (as the
      * caller last read it) is unchanged: creates it as `create` does when the environment holds
      * none of that name, else updates it as `update` does unless it is being deleted or already
-     * holds these fields. `written` is the application as stored then. Else nothing is written,
-     * and the answer is the environment as it is now with its application of that name
+     * holds these fields, or `mayUpdate` is false (a statement that costs PostgreSQL less, for a
+     * name that is likely new). `written` is the application as stored then. Else nothing is
+     * written, and the answer is the environment as it is now with its application of that name
      * (`existing`, null when none: a create that raced this one), or null when there is no such
      * environment.
      */
@@ -505,8 +519,9 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
       app: { id: string; name: string; at: Date } & ApplicationFields,
       instance: NewInstance,
       event: Omit<NewEvent, 'instanceName' | 'message'> & { messages: { created: string; updated: string } },
+      mayUpdate = true,
     ): Promise<{ written: Application } | { env: Environment; existing: Application | null } | null> {
-      const [row] = await translate(`Application '${app.name}'`, () => run(pool, SQL.upsert, [
+      const [row] = await translate(`Application '${app.name}'`, () => run(pool, mayUpdate ? SQL.upsert : SQL.createIfAbsent, [
         env.name,
         env.id,
         env.version,
@@ -523,7 +538,7 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
       const existingAt = 1 + ENVIRONMENT.length;
       const updatedAt = existingAt + APPLICATION.length;
       const existing = row[existingAt] === null ? null : fromRow<Application>(APPLICATION, row, existingAt);
-      const updated = row[updatedAt] === null ? null : fromRow<Application>(APPLICATION, row, updatedAt);
+      const updated = row[updatedAt] == null ? null : fromRow<Application>(APPLICATION, row, updatedAt); // no column: createIfAbsent
       if (!row[0] && !updated) return { env: fromRow<Environment>(ENVIRONMENT, row, 1), existing };
       cursors.changed(env.id);
       if (row[0]) grew();

@@ -97,6 +97,12 @@ describe('SQL statements per request (a guard: a change that adds round trips fa
     expectStatements(await count(() => api.post(APPS, labelled)), 201, 2);
   });
 
+  it('an update right after a create: first tried as a create (the statement that only creates costs less), then the update and the notification', async () => {
+    expect((await api.post(APPS, application('app-new-2'))).status).toBe(201);
+    expectStatements(await count(() => api.post(APPS, application('app-8', { flinkConfiguration: { a: 'b' } }))), 201, 3);
+    expectStatements(await count(() => api.post(APPS, application('app-9', { flinkConfiguration: { a: 'b' } }))), 201, 2);
+  });
+
   it('an update in an environment this process has not read: the read, the write and the notification', async () => {
     const apps = `${ENVS}/env-q3/applications`;
     await api.post(ENVS, environment('env-q3', 'ns-q3'));

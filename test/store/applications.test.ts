@@ -190,12 +190,13 @@ describe('application store statements on node-postgres', () => {
       specHash: 'h1',
     };
     const environment = async () => (await store.environments.get('env-s'))!;
-    const upsert = async (name: string, change: Partial<ApplicationFields> = {}, env?: Awaited<ReturnType<typeof environment>>) =>
+    const upsert = async (name: string, change: Partial<ApplicationFields> = {}, env?: Awaited<ReturnType<typeof environment>>, mayUpdate = true) =>
       store.applications.upsert(
         env ?? (await environment()),
         { id: randomUUID(), name, at, ...fields, ...change },
         { id: randomUUID(), spec: change.spec ?? fields.spec },
         { id: randomUUID(), type: 'CMF_STATUS', messages: { created: 'created', updated: 'updated' }, data: null },
+        mayUpdate,
       );
     const rows = async (name: string) => {
       const app = await prisma.application.findFirstOrThrow({ where: { name }, include: { instances: { orderBy: { seq: 'asc' } }, events: { orderBy: { seq: 'asc' } } } });
@@ -247,6 +248,15 @@ describe('application store statements on node-postgres', () => {
       expect(await store.applications.upsert({ ...env, name: 'no-such-env' }, { id: randomUUID(), name: 'x', at, ...fields }, { id: randomUUID(), spec: {} }, {
         id: randomUUID(), type: 'CMF_STATUS', messages: { created: 'c', updated: 'u' }, data: null,
       })).toBeNull();
+    });
+
+    it('the statement that only creates creates as upsert does, and updates nothing', async () => {
+      const first = await upsert('create-only', {}, undefined, false);
+      const { app, events } = await rows('create-only');
+      const { instances: _i, events: _e, ...stored } = app;
+      expect(first).toStrictEqual({ written: stored });
+      expect(await upsert('create-only', { labels: { team: 'd' } }, undefined, false)).toStrictEqual({ env: await environment(), existing: stored });
+      expect(await rows('create-only')).toMatchObject({ app: { version: 1 }, events });
     });
 
     it('keeps the newest KEPT_PER_APPLICATION instances and events over many updates', async () => {
