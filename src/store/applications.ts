@@ -10,7 +10,7 @@ import {
 import { orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS, SEQUENCE_SORT_FIELDS } from '../domain/paging.js';
 import { StaleWrite, translate } from './errors.js';
 import { analyzeOnGrowth } from './growth.js';
-import { findPage, PageCursors, sortKeys, type SortKey } from './paging.js';
+import { findPage, LANDMARK_EVERY, Landmarks, PageCursors, sortKeys, type LandmarksRead, type SortKey } from './paging.js';
 
 export type { Application, ApplicationEvent, ApplicationInstance };
 
@@ -234,6 +234,11 @@ const SQL = {
       ) i ON true
       WHERE e.name = $1::text AND a.name = $2::text`,
   },
+  /** $1 environment id: how many applications it holds, and its change stamp (see ApplicationCount), as text. */
+  counts: {
+    name: 'drey_application_counts',
+    text: `SELECT COALESCE(sum(count), 0)::text, COALESCE(sum(changes), 0)::text FROM "ApplicationCount" WHERE "environmentId" = $1::uuid`,
+  },
   versions: {
     name: 'drey_application_versions',
     text: `SELECT a.id::text, a.name, a.version, e.id::text, e.name, e.version, e."kubernetesNamespace"
@@ -413,19 +418,46 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
   const notify = notifier(pool);
   const grew = analyzeOnGrowth(pool, ['Application', 'ApplicationInstance', 'ApplicationEvent']);
 
+  /** Where long lists' rows lie, per environment id and order. */
+  const landmarks = new Landmarks();
+
+  /** The ORDER BY and the select list of `keys`, for SQL of its own. */
+  function sortSql(keys: SortKey[]): { order: string; fields: string } {
+    for (const k of keys) if (!/^[A-Za-z]+$/.test(k.field)) throw new Error(`not a sort column: ${k.field}`);
+    return {
+      order: keys.map((k) => `"${k.field}" ${k.direction === 'desc' ? 'DESC' : 'ASC'}`).join(', '),
+      fields: keys.map((k) => `"${k.field}"`).join(', '),
+    };
+  }
+
   /**
    * The sort values of the environment's application at `offset` in the order of `keys`, in SQL
    * of its own: Prisma would select the id as well, and an index of the environment and the sort
    * columns answers only these from the index alone, without visiting a row per row skipped.
    */
   async function sortValuesAt(environmentId: string, keys: SortKey[], offset: number): Promise<Application[]> {
-    for (const k of keys) if (!/^[A-Za-z]+$/.test(k.field)) throw new Error(`not a sort column: ${k.field}`);
-    const order = keys.map((k) => `"${k.field}" ${k.direction === 'desc' ? 'DESC' : 'ASC'}`).join(', ');
+    const { order, fields } = sortSql(keys);
     const { rows } = await pool.query<Record<string, unknown>>({
-      text: `SELECT ${keys.map((k) => `"${k.field}"`).join(', ')} FROM "Application" WHERE "environmentId" = $1::uuid ORDER BY ${order} OFFSET $2::int LIMIT 1`,
+      text: `SELECT ${fields} FROM "Application" WHERE "environmentId" = $1::uuid ORDER BY ${order} OFFSET $2::int LIMIT 1`,
       values: [environmentId, offset],
     });
     return rows as Application[];
+  }
+
+  /** The environment's landmarks in the order of `keys`, with its change stamp, in one snapshot (one statement, from the index alone). */
+  async function readLandmarks(environmentId: string, keys: SortKey[]): Promise<LandmarksRead> {
+    const { order, fields } = sortSql(keys);
+    const { rows } = await pool.query<unknown[]>({
+      text: `WITH stamp AS (SELECT COALESCE(sum(changes), 0)::text AS s FROM "ApplicationCount" WHERE "environmentId" = $1::uuid)
+        SELECT stamp.s, r.* FROM stamp LEFT JOIN (
+          SELECT * FROM (SELECT ${fields}, row_number() OVER (ORDER BY ${order}) AS n FROM "Application" WHERE "environmentId" = $1::uuid) numbered
+          WHERE n % $2::int = 0
+        ) r ON true ORDER BY r.n`,
+      values: [environmentId, LANDMARK_EVERY],
+      rowMode: 'array',
+    });
+    const marked = rows.filter((r) => r[r.length - 1] !== null);
+    return { stamp: rows[0]![0] as string, values: marked.map((r) => r.slice(1, -1)) };
   }
 
   return {
@@ -458,7 +490,11 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
      */
     async list(environmentId: string, page: PageRequest): Promise<Page<Application>> {
       const keys = sortKeys(page, NAMED_SORT_FIELDS, [{ createdAt: 'asc' }, { name: 'asc' }]);
-      const [items, counted] = await Promise.all([
+      const counted = run(pool, SQL.counts, [environmentId]).then(([row]) => ({ total: Number(row![0]), stamp: row![1] as string }));
+      // an update moves updatedAt without moving the stamp: no landmarks in that order
+      const stable = !keys.some((k) => k.field === 'updatedAt');
+      const list = JSON.stringify([environmentId, keys]);
+      const [items, { total }] = await Promise.all([
         findPage(
           cursors,
           environmentId,
@@ -473,10 +509,11 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
                   skip,
                   take,
                 }),
+          async (skip) => (stable ? landmarks.at(list, (await counted).stamp, skip, () => readLandmarks(environmentId, keys)) : undefined),
         ),
-        db.applicationCount.aggregate({ where: { environmentId }, _sum: { count: true } }),
+        counted,
       ]);
-      return { items, total: Number(counted._sum.count ?? 0) };
+      return { items, total };
     },
 
     /**

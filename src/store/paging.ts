@@ -111,6 +111,89 @@ export class PageCursors {
  */
 export const SEEK_FROM = 1_000;
 
+/** How many rows apart a list's landmarks lie. */
+export const LANDMARK_EVERY = 100;
+
+/** How many times as long as its last read took a list's landmarks wait before they are read again. */
+const REREAD_AFTER_TIMES = 10;
+
+/** Where a deep page starts: after the row of these sort values, skipping `skip` more rows. */
+export interface Landmark {
+  values: unknown[];
+  skip: number;
+}
+
+/** A list's landmarks as read: the sort values of its rows LANDMARK_EVERY, 2·LANDMARK_EVERY, … (1-based), and the stamp read with them. */
+export interface LandmarksRead {
+  stamp: string;
+  values: unknown[][];
+}
+
+interface LandmarkList extends LandmarksRead {
+  /** When the last read finished (ms since the epoch), how long it took, and whether one is running. */
+  readAt: number;
+  tookMs: number;
+  reading: boolean;
+}
+
+/**
+ * Landmarks of long lists, so that a page at any depth costs what a page near the start does
+ * (as a client jumping to page 900 of 1,000 does): the sort values of every LANDMARK_EVERY-th row
+ * of a list, read with a stamp of its scope that grows with every insert and delete there, by any
+ * process, in one snapshot. While the scope's stamp is the one read, a page starts at the
+ * landmark before it by keyset and skips fewer than LANDMARK_EVERY rows. Landmarks are read in the
+ * background when a deep page finds none that hold, at most once per REREAD_AFTER_TIMES times
+ * their last read's length: a list under steady writes pays at most a tenth of one connection for
+ * them, and its pages meanwhile take the two-step seek. Bounded: the least recently used list goes.
+ */
+export class Landmarks {
+  private readonly lists = new Map<string, LandmarkList>();
+
+  constructor(private readonly max = 32) {}
+
+  /**
+   * Where the page that skips `skip` rows of `list` starts, when its landmarks hold at `stamp`;
+   * else undefined, and `read` is started when due.
+   */
+  at(list: string, stamp: string, skip: number, read: () => Promise<LandmarksRead>): Landmark | undefined {
+    const known = this.lists.get(list);
+    if (known) {
+      this.lists.delete(list);
+      this.lists.set(list, known);
+    }
+    if (known && known.stamp === stamp) {
+      const k = Math.min(Math.floor(skip / LANDMARK_EVERY), known.values.length);
+      if (k > 0) return { values: known.values[k - 1]!, skip: skip - k * LANDMARK_EVERY };
+      return undefined;
+    }
+    if (!known || (!known.reading && Date.now() - known.readAt >= REREAD_AFTER_TIMES * known.tookMs)) this.read(list, known, read);
+    return undefined;
+  }
+
+  private read(list: string, known: LandmarkList | undefined, read: () => Promise<LandmarksRead>): void {
+    const entry: LandmarkList = known ?? { stamp: '', values: [], readAt: 0, tookMs: 0, reading: true };
+    entry.reading = true;
+    if (!known) {
+      this.lists.set(list, entry);
+      if (this.lists.size > this.max) this.lists.delete(this.lists.keys().next().value as string);
+    }
+    const started = Date.now();
+    read()
+      .then(
+        (done) => {
+          entry.stamp = done.stamp;
+          entry.values = done.values;
+        },
+        () => undefined, // the pages go on by the two-step seek; the next read is due as after a success
+      )
+      .finally(() => {
+        entry.readAt = Date.now();
+        entry.tookMs = entry.readAt - started;
+        entry.reading = false;
+      });
+  }
+}
+
 /** What `findPage` asks its query for: `where` adds to the list's own filter; `select` (when set) names the only fields needed. */
 export interface PageQuery<Direction extends string = 'asc' | 'desc'> {
   where: Record<string, unknown> | undefined;
@@ -122,7 +205,8 @@ export interface PageQuery<Direction extends string = 'asc' | 'desc'> {
 
 /**
  * One page of rows in the order of `keys`: a keyset query when `cursors` knows where the previous
- * page ended, else OFFSET (in two steps past SEEK_FROM rows). `find` runs the query.
+ * page ended, else OFFSET, and past SEEK_FROM rows a keyset query from the landmark before the
+ * page (`landmark`, when it knows one) or else two steps. `find` runs the query.
  */
 export async function findPage<Row extends Record<string, unknown>>(
   cursors: PageCursors,
@@ -130,21 +214,27 @@ export async function findPage<Row extends Record<string, unknown>>(
   request: PageRequest,
   keys: SortKey[],
   find: (query: PageQuery<Direction>) => Promise<Row[]>,
+  landmark: (skip: number) => Promise<Landmark | undefined> = async () => undefined,
 ): Promise<Row[]> {
   const generation = cursors.now();
   const previous = cursors.before(scope, request);
   const orderBy = orderByKeys(keys);
   const skip = request.page * request.size;
-  const after = async (values: unknown[]) => find({ where: rowsAfter(keys, values), orderBy, skip: 0, take: request.size });
+  const after = async (values: unknown[], more = 0) => find({ where: rowsAfter(keys, values), orderBy, skip: more, take: request.size });
   let rows: Row[];
   if (previous) {
     rows = await after(previous);
   } else if (skip < SEEK_FROM) {
     rows = await find({ where: undefined, orderBy, skip, take: request.size });
   } else {
-    const select = Object.fromEntries(keys.map((k) => [k.field, true as const]));
-    const [before] = await find({ where: undefined, orderBy, skip: skip - 1, take: 1, select });
-    rows = before ? await after(keys.map((k) => before[k.field])) : [];
+    const mark = await landmark(skip);
+    if (mark) {
+      rows = await after(mark.values, mark.skip);
+    } else {
+      const select = Object.fromEntries(keys.map((k) => [k.field, true as const]));
+      const [before] = await find({ where: undefined, orderBy, skip: skip - 1, take: 1, select });
+      rows = before ? await after(keys.map((k) => before[k.field])) : [];
+    }
   }
   const last = rows[rows.length - 1];
   if (last) cursors.remember(scope, request, keys.map((k) => last[k.field]), generation);

@@ -3,10 +3,13 @@ import { Conflict } from '../../src/domain/errors.js';
 import { createPrismaClient, poolOf, type PrismaClient } from '../../src/store/client.js';
 import type { PageRequest } from '../../src/domain/paging.js';
 import { SEEK_FROM } from '../../src/store/paging.js';
+import { eventually } from '../support/eventually.js';
+import { queryCounter } from '../support/queries.js';
 import { KEPT_PER_APPLICATION, type Application, type ApplicationFields, type NewEvent } from '../../src/store/applications.js';
 import { createStore, type Store } from '../../src/store/index.js';
 import { freshDatabase, storedEnvironment } from '../support/db.js';
 
+let url: string;
 let prisma: PrismaClient;
 let store: Store;
 let envId: string;
@@ -43,7 +46,8 @@ async function created(name: string): Promise<Application> {
 }
 
 beforeAll(async () => {
-  prisma = createPrismaClient(await freshDatabase());
+  url = await freshDatabase();
+  prisma = createPrismaClient(url);
   store = createStore(prisma);
   envId = await storedEnvironment(store, 'env-s', { spec: { zz: 1, aa: 2 } });
 });
@@ -315,6 +319,56 @@ describe('application list pages', () => {
       const alone = await createStore(prisma).applications.list(deepEnv, { page, size: 50, sort });
       expect(alone.items.map((a) => a.name)).toEqual(all.slice(page * 50, page * 50 + 50));
       expect(alone.total).toBe(total);
+    }
+  });
+
+  it.each(sorts)('deep pages from landmarks are the OFFSET pages, and stay so after another process inserts and deletes (sort %j)', async (sort, sql) => {
+    const queries = queryCounter();
+    const counted = createPrismaClient(url, { onQuery: queries.onQuery });
+    try {
+      const lister = createStore(counted);
+      const offsetPage = async (page: number) => {
+        const { rows } = await poolOf(prisma).query<{ name: string }>(
+          `SELECT name FROM "Application" WHERE "environmentId" = $1 ORDER BY ${sql} OFFSET $2 LIMIT 50`,
+          [deepEnv, page * 50],
+        );
+        return rows.map((r) => r.name);
+      };
+      /** Lists a page with `lister`, checks it against OFFSET, and says whether the two-step seek served it. */
+      const seeked = async (page: number) => {
+        let names: string[] = [];
+        const { sql: sent } = await queries.during(async () => {
+          names = (await lister.applications.list(deepEnv, { page, size: 50, sort })).items.map((a) => a.name);
+        });
+        expect(names).toEqual(await offsetPage(page));
+        return sent.some((t) => /OFFSET \$2::int LIMIT 1/.test(t));
+      };
+      const deep = [SEEK_FROM / 50, SEEK_FROM / 50 + 3, Math.floor((SEEK_FROM + 137) / 50), Math.floor((SEEK_FROM + 137) / 50) + 1];
+      const byLandmarks = async () => {
+        for (const page of deep) if (await seeked(page)) return false;
+        return true;
+      };
+      if (sql.includes('updatedAt')) {
+        // an update moves updatedAt but not the stamp: this order never has landmarks
+        for (const page of [SEEK_FROM / 50, SEEK_FROM / 50 + 2, SEEK_FROM / 50, SEEK_FROM / 50 + 2]) expect(await seeked(page)).toBe(true); // no page follows another: no cursor continues one
+        return;
+      }
+      await eventually('deep pages served from landmarks', byLandmarks);
+
+      // another process (a store of its own) inserts a row near the start of either order and deletes one
+      const other = createStore(prisma);
+      const early = new Date(at.getTime() - 60_000);
+      const instanceId = randomUUID();
+      await other.applications.create(
+        { id: randomUUID(), environmentId: deepEnv, name: `app-00000-${sql.length}`, at: early, apiVersion: 'cmf.confluent.io/v1', kind: 'FlinkApplication', labels: null, annotations: null, spec: {}, specHash: 'h' },
+        { id: instanceId, spec: {} },
+        { ...event('created'), instanceName: instanceId },
+      );
+      await poolOf(prisma).query(`DELETE FROM "Application" WHERE id = (SELECT id FROM "Application" WHERE "environmentId" = $1 ORDER BY name DESC LIMIT 1)`, [deepEnv]);
+      for (const page of deep) await seeked(page);
+      await eventually('deep pages served from landmarks read again', byLandmarks);
+    } finally {
+      await counted.$disconnect();
     }
   });
 });

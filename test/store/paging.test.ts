@@ -1,4 +1,5 @@
-import { PageCursors, rowsAfter, sortKeys } from '../../src/store/paging.js';
+import { LANDMARK_EVERY, Landmarks, PageCursors, rowsAfter, sortKeys, type LandmarksRead } from '../../src/store/paging.js';
+import { eventually } from '../support/eventually.js';
 import { NAMED_SORT_FIELDS, type PageRequest } from '../../src/domain/paging.js';
 
 const page = (n: number, extra: Partial<PageRequest> = {}): PageRequest => ({ page: n, size: 10, sort: [], ...extra });
@@ -60,5 +61,69 @@ describe('keyset conditions', () => {
     expect(rowsAfter([{ field: 'createdAt', direction: 'desc' }, { field: 'name', direction: 'asc' }], [at, 'app-1'])).toEqual({
       AND: [{ createdAt: { lte: at } }, { OR: [{ createdAt: { lt: at } }, { createdAt: at, name: { gt: 'app-1' } }] }],
     });
+  });
+});
+
+describe('landmarks', () => {
+  /** A read of `n` landmarks at `stamp`, counting how often it was started. */
+  function reader(stamp: string, n: number) {
+    const read = { started: 0, stamp, n };
+    return Object.assign(read, {
+      fn: async (): Promise<LandmarksRead> => {
+        read.started++;
+        return { stamp: read.stamp, values: Array.from({ length: read.n }, (_, i) => [`row-${(i + 1) * LANDMARK_EVERY}`]) };
+      },
+    });
+  }
+
+  it('a page starts at the landmark before it while the stamp holds; none before a read or beyond the last', async () => {
+    const marks = new Landmarks();
+    const read = reader('7', 3);
+    expect(marks.at('list', '7', 5 * LANDMARK_EVERY, read.fn)).toBeUndefined();
+    expect(read.started).toBe(1);
+    await eventually('landmarks read', () => marks.at('list', '7', 2 * LANDMARK_EVERY + 5, read.fn));
+    expect(marks.at('list', '7', 2 * LANDMARK_EVERY + 5, read.fn)).toEqual({ values: [`row-${2 * LANDMARK_EVERY}`], skip: 5 });
+    expect(marks.at('list', '7', LANDMARK_EVERY, read.fn)).toEqual({ values: [`row-${LANDMARK_EVERY}`], skip: 0 });
+    expect(marks.at('list', '7', LANDMARK_EVERY - 1, read.fn)).toBeUndefined();
+    // past the last landmark: from the last, skipping the rest
+    expect(marks.at('list', '7', 9 * LANDMARK_EVERY + 1, read.fn)).toEqual({ values: [`row-${3 * LANDMARK_EVERY}`], skip: 6 * LANDMARK_EVERY + 1 });
+    expect(read.started).toBe(1);
+  });
+
+  it('a changed stamp is no landmark, and the list is read again, once at a time', async () => {
+    const marks = new Landmarks();
+    const read = reader('1', 2);
+    marks.at('list', '1', LANDMARK_EVERY, read.fn);
+    await eventually('landmarks read', () => marks.at('list', '1', LANDMARK_EVERY, read.fn));
+    read.stamp = '2';
+    expect(marks.at('list', '2', LANDMARK_EVERY, read.fn)).toBeUndefined();
+    expect(marks.at('list', '2', LANDMARK_EVERY, read.fn)).toBeUndefined();
+    await eventually('landmarks read again', () => marks.at('list', '2', LANDMARK_EVERY, read.fn));
+    expect(read.started).toBe(2);
+  });
+
+  it('a failed read leaves the pages to the two-step seek, and is tried again later', async () => {
+    const marks = new Landmarks();
+    let calls = 0;
+    const failing = async (): Promise<LandmarksRead> => {
+      calls++;
+      throw new Error('database gone');
+    };
+    expect(marks.at('list', '1', LANDMARK_EVERY, failing)).toBeUndefined();
+    await eventually('a second read', () => (marks.at('list', '1', LANDMARK_EVERY, failing), calls >= 2));
+  });
+
+  it('holds a bounded number of lists, forgetting the least recently used', async () => {
+    const marks = new Landmarks(2);
+    const read = reader('1', 1);
+    for (const list of ['a', 'b']) {
+      marks.at(list, '1', LANDMARK_EVERY, read.fn);
+      await eventually(`landmarks of ${list}`, () => marks.at(list, '1', LANDMARK_EVERY, read.fn));
+    }
+    marks.at('a', '1', LANDMARK_EVERY, read.fn);
+    marks.at('c', '1', LANDMARK_EVERY, read.fn);
+    await eventually('landmarks of c', () => marks.at('c', '1', LANDMARK_EVERY, read.fn));
+    expect(marks.at('a', '1', LANDMARK_EVERY, read.fn)).toBeDefined();
+    expect(marks.at('b', '1', LANDMARK_EVERY, read.fn)).toBeUndefined();
   });
 });
