@@ -1,6 +1,6 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {
-  Prisma,
   type Environment,
   type Application,
   type ApplicationEvent,
@@ -10,7 +10,7 @@ import {
 import { orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS, SEQUENCE_SORT_FIELDS } from '../domain/paging.js';
 import { StaleWrite, translate } from './errors.js';
 import { analyzeOnGrowth } from './growth.js';
-import { findPage, LANDMARK_EVERY, Landmarks, PageCursors, sortKeys, type LandmarksRead, type SortKey } from './paging.js';
+import { findPage, keysSql, LANDMARK_EVERY, Landmarks, orderSql, PageCursors, rowsAfterSql, sortKeys, type LandmarksRead, type PageQuery, type SortKey } from './paging.js';
 
 export type { Application, ApplicationEvent, ApplicationInstance };
 
@@ -421,36 +421,28 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
   /** Where long lists' rows lie, per environment id and order. */
   const landmarks = new Landmarks();
 
-  /** The ORDER BY and the select list of `keys`, for SQL of its own. */
-  function sortSql(keys: SortKey[]): { order: string; fields: string } {
-    for (const k of keys) if (!/^[A-Za-z]+$/.test(k.field)) throw new Error(`not a sort column: ${k.field}`);
-    return {
-      order: keys.map((k) => `"${k.field}" ${k.direction === 'desc' ? 'DESC' : 'ASC'}`).join(', '),
-      fields: keys.map((k) => `"${k.field}"`).join(', '),
-    };
-  }
-
   /**
-   * The sort values of the environment's application at `offset` in the order of `keys`, in SQL
-   * of its own: Prisma would select the id as well, and an index of the environment and the sort
-   * columns answers only these from the index alone, without visiting a row per row skipped.
+   * A page of the environment's applications in the order of `keys`, as `findPage` asks: a
+   * prepared statement per order and shape. With `keysOnly`, only the sort columns, which an
+   * index of the environment and the sort columns answers from the index alone, without visiting
+   * a row per row skipped.
    */
-  async function sortValuesAt(environmentId: string, keys: SortKey[], offset: number): Promise<Application[]> {
-    const { order, fields } = sortSql(keys);
-    const { rows } = await pool.query<Record<string, unknown>>({
-      text: `SELECT ${fields} FROM "Application" WHERE "environmentId" = $1::uuid ORDER BY ${order} OFFSET $2::int LIMIT 1`,
-      values: [environmentId, offset],
-    });
-    return rows as Application[];
+  async function pageOf(environmentId: string, keys: SortKey[], query: PageQuery): Promise<Application[]> {
+    const after = query.after ? ` AND ${rowsAfterSql(keys, 4)}` : '';
+    const text = `SELECT ${query.keysOnly ? keysSql(keys) : columns(APPLICATION)} FROM "Application"
+      WHERE "environmentId" = $1::uuid${after} ORDER BY ${orderSql(keys)} OFFSET $2::int LIMIT $3::int`;
+    const name = `drey_application_page_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    const rows = await run(pool, { name, text }, [environmentId, query.skip, query.take, ...(query.after ?? [])]);
+    return query.keysOnly ? rows.map((r) => Object.fromEntries(keys.map((k, i) => [k.field, r[i]])) as Application) : rows.map((r) => fromRow<Application>(APPLICATION, r));
   }
 
   /** The environment's landmarks in the order of `keys`, with its change stamp, in one snapshot (one statement, from the index alone). */
   async function readLandmarks(environmentId: string, keys: SortKey[]): Promise<LandmarksRead> {
-    const { order, fields } = sortSql(keys);
+    const fields = keysSql(keys);
     const { rows } = await pool.query<unknown[]>({
       text: `WITH stamp AS (SELECT COALESCE(sum(changes), 0)::text AS s FROM "ApplicationCount" WHERE "environmentId" = $1::uuid)
         SELECT stamp.s, r.* FROM stamp LEFT JOIN (
-          SELECT * FROM (SELECT ${fields}, row_number() OVER (ORDER BY ${order}) AS n FROM "Application" WHERE "environmentId" = $1::uuid) numbered
+          SELECT * FROM (SELECT ${fields}, row_number() OVER (ORDER BY ${orderSql(keys)}) AS n FROM "Application" WHERE "environmentId" = $1::uuid) numbered
           WHERE n % $2::int = 0
         ) r ON true ORDER BY r.n`,
       values: [environmentId, LANDMARK_EVERY],
@@ -500,15 +492,7 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
           environmentId,
           page,
           keys,
-          ({ where, orderBy, skip, take, select }) =>
-            select
-              ? sortValuesAt(environmentId, keys, skip)
-              : db.application.findMany({
-                  where: where ? { AND: [{ environmentId }, where as Prisma.ApplicationWhereInput] } : { environmentId },
-                  orderBy,
-                  skip,
-                  take,
-                }),
+          (query) => pageOf(environmentId, keys, query),
           async (skip) => (stable ? landmarks.at(list, (await counted).stamp, skip, () => readLandmarks(environmentId, keys)) : undefined),
         ),
         counted,

@@ -16,23 +16,34 @@ export function sortKeys(request: PageRequest, fields: Record<string, string>, t
   });
 }
 
-/** Prisma `orderBy` for sort keys. */
-export function orderByKeys(keys: SortKey[]): Record<string, Direction>[] {
-  return keys.map((k) => ({ [k.field]: k.direction }));
+/** A sort key's column, checked to be a plain name, quoted for SQL. */
+function column(key: SortKey): string {
+  if (!/^[A-Za-z]+$/.test(key.field)) throw new Error(`not a sort column: ${key.field}`);
+  return `"${key.field}"`;
+}
+
+/** The ORDER BY list of `keys`. */
+export function orderSql(keys: SortKey[]): string {
+  return keys.map((k) => `${column(k)} ${k.direction === 'desc' ? 'DESC' : 'ASC'}`).join(', ');
+}
+
+/** The select list of `keys`' columns. */
+export function keysSql(keys: SortKey[]): string {
+  return keys.map(column).join(', ');
 }
 
 /**
- * A Prisma `where` for the rows that come strictly after `values` (a row's values of `keys`) in
- * the order of `keys`. The first key's bound is stated on its own as well, so an index led by it
- * starts the scan there rather than at the list's start.
+ * SQL for the rows that come strictly after a row whose values of `keys` are parameters
+ * $first, $first+1, … in the order of `keys`. The first key's bound is stated on its own as
+ * well, so an index led by it starts the scan there rather than at the list's start.
  */
-export function rowsAfter(keys: SortKey[], values: unknown[]): Record<string, unknown> {
-  const beyond = (k: SortKey, strict: boolean) => (k.direction === 'asc' ? (strict ? 'gt' : 'gte') : strict ? 'lt' : 'lte');
-  const branches = keys.map((key, i) => ({
-    ...Object.fromEntries(keys.slice(0, i).map((k, j) => [k.field, values[j]])),
-    [key.field]: { [beyond(key, true)]: values[i] },
-  }));
-  return { AND: [{ [keys[0]!.field]: { [beyond(keys[0]!, false)]: values[0] } }, { OR: branches }] };
+export function rowsAfterSql(keys: SortKey[], first: number): string {
+  const beyond = (k: SortKey, strict: boolean) => (k.direction === 'asc' ? (strict ? '>' : '>=') : strict ? '<' : '<=');
+  const param = (i: number) => `$${first + i}`;
+  const branches = keys.map((key, i) =>
+    [...keys.slice(0, i).map((k, j) => `${column(k)} = ${param(j)}`), `${column(key)} ${beyond(key, true)} ${param(i)}`].join(' AND '),
+  );
+  return `${column(keys[0]!)} ${beyond(keys[0]!, false)} ${param(0)} AND (${branches.map((b) => `(${b})`).join(' OR ')})`;
 }
 
 interface Cursor {
@@ -194,13 +205,12 @@ export class Landmarks {
   }
 }
 
-/** What `findPage` asks its query for: `where` adds to the list's own filter; `select` (when set) names the only fields needed. */
-export interface PageQuery<Direction extends string = 'asc' | 'desc'> {
-  where: Record<string, unknown> | undefined;
-  orderBy: Record<string, Direction>[];
+/** What `findPage` asks its query for: `take` rows in the list's order, after the row of sort values `after` (none: from the start), skipping `skip`; only the sort keys' values when `keysOnly`. */
+export interface PageQuery {
+  after: unknown[] | undefined;
   skip: number;
   take: number;
-  select?: Record<string, true>;
+  keysOnly: boolean;
 }
 
 /**
@@ -213,27 +223,25 @@ export async function findPage<Row extends Record<string, unknown>>(
   scope: string,
   request: PageRequest,
   keys: SortKey[],
-  find: (query: PageQuery<Direction>) => Promise<Row[]>,
+  find: (query: PageQuery) => Promise<Row[]>,
   landmark: (skip: number) => Promise<Landmark | undefined> = async () => undefined,
 ): Promise<Row[]> {
   const generation = cursors.now();
   const previous = cursors.before(scope, request);
-  const orderBy = orderByKeys(keys);
   const skip = request.page * request.size;
-  const after = async (values: unknown[], more = 0) => find({ where: rowsAfter(keys, values), orderBy, skip: more, take: request.size });
+  const page = (after: unknown[] | undefined, skip: number) => find({ after, skip, take: request.size, keysOnly: false });
   let rows: Row[];
   if (previous) {
-    rows = await after(previous);
+    rows = await page(previous, 0);
   } else if (skip < SEEK_FROM) {
-    rows = await find({ where: undefined, orderBy, skip, take: request.size });
+    rows = await page(undefined, skip);
   } else {
     const mark = await landmark(skip);
     if (mark) {
-      rows = await after(mark.values, mark.skip);
+      rows = await page(mark.values, mark.skip);
     } else {
-      const select = Object.fromEntries(keys.map((k) => [k.field, true as const]));
-      const [before] = await find({ where: undefined, orderBy, skip: skip - 1, take: 1, select });
-      rows = before ? await after(keys.map((k) => before[k.field])) : [];
+      const [before] = await find({ after: undefined, skip: skip - 1, take: 1, keysOnly: true });
+      rows = before ? await page(keys.map((k) => before[k.field]), 0) : [];
     }
   }
   const last = rows[rows.length - 1];

@@ -87,6 +87,7 @@ describe('application store statements on node-postgres', () => {
       await store.applications.get(envId, 'same-as-prisma'),
       await store.applications.getByNames('env-s', 'same-as-prisma'),
       (await store.applications.withEnvironment('env-s', 'same-as-prisma'))!.app,
+      (await store.applications.list(envId, { page: 0, size: 100, sort: [] })).items.find((a) => a.name === 'same-as-prisma'),
     ]) {
       expect(read).toStrictEqual(row);
       expect(ordered(read)).toBe(ordered(row));
@@ -341,7 +342,8 @@ describe('application list pages', () => {
           names = (await lister.applications.list(deepEnv, { page, size: 50, sort })).items.map((a) => a.name);
         });
         expect(names).toEqual(await offsetPage(page));
-        return sent.some((t) => /OFFSET \$2::int LIMIT 1/.test(t));
+        // the seek's first step reads only the sort columns, from the list's start
+        return sent.some((t) => t.includes('FROM "Application" WHERE "environmentId" = $1::uuid ORDER BY') && !t.includes('"spec"'));
       };
       const deep = [SEEK_FROM / 50, SEEK_FROM / 50 + 3, Math.floor((SEEK_FROM + 137) / 50), Math.floor((SEEK_FROM + 137) / 50) + 1];
       const byLandmarks = async () => {

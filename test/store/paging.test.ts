@@ -1,4 +1,4 @@
-import { LANDMARK_EVERY, Landmarks, PageCursors, rowsAfter, sortKeys, type LandmarksRead } from '../../src/store/paging.js';
+import { LANDMARK_EVERY, Landmarks, PageCursors, rowsAfterSql, sortKeys, type LandmarksRead } from '../../src/store/paging.js';
 import { eventually } from '../support/eventually.js';
 import { NAMED_SORT_FIELDS, type PageRequest } from '../../src/domain/paging.js';
 
@@ -57,10 +57,10 @@ describe('keyset conditions', () => {
   });
 
   it('rows after a row: bounded by the first key, then lexicographic in each key’s direction', () => {
-    const at = new Date('2026-01-01T00:00:00.000Z');
-    expect(rowsAfter([{ field: 'createdAt', direction: 'desc' }, { field: 'name', direction: 'asc' }], [at, 'app-1'])).toEqual({
-      AND: [{ createdAt: { lte: at } }, { OR: [{ createdAt: { lt: at } }, { createdAt: at, name: { gt: 'app-1' } }] }],
-    });
+    expect(rowsAfterSql([{ field: 'createdAt', direction: 'desc' }, { field: 'name', direction: 'asc' }], 4)).toBe(
+      '"createdAt" <= $4 AND (("createdAt" < $4) OR ("createdAt" = $4 AND "name" > $5))',
+    );
+    expect(() => rowsAfterSql([{ field: 'name"; DROP', direction: 'asc' }], 1)).toThrow('not a sort column');
   });
 });
 
