@@ -215,8 +215,8 @@ export interface PageQuery {
 
 /**
  * One page of rows in the order of `keys`: a keyset query when `cursors` knows where the previous
- * page ended, else OFFSET, and past SEEK_FROM rows a keyset query from the landmark before the
- * page (`landmark`, when it knows one) or else two steps. `find` runs the query.
+ * page ended, or (past LANDMARK_EVERY rows) from the landmark before the page, when `landmark`
+ * knows one; else OFFSET, in two steps past SEEK_FROM rows. `find` runs the query.
  */
 export async function findPage<Row extends Record<string, unknown>>(
   cursors: PageCursors,
@@ -233,12 +233,12 @@ export async function findPage<Row extends Record<string, unknown>>(
   let rows: Row[];
   if (previous) {
     rows = await page(previous, 0);
-  } else if (skip < SEEK_FROM) {
-    rows = await page(undefined, skip);
   } else {
-    const mark = await landmark(skip);
+    const mark = skip >= LANDMARK_EVERY ? await landmark(skip) : undefined;
     if (mark) {
       rows = await page(mark.values, mark.skip);
+    } else if (skip < SEEK_FROM) {
+      rows = await page(undefined, skip);
     } else {
       const [before] = await find({ after: undefined, skip: skip - 1, take: 1, keysOnly: true });
       rows = before ? await page(keys.map((k) => before[k.field]), 0) : [];
