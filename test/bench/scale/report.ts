@@ -106,7 +106,7 @@ function storedRows(stored: StoredResult): Row[] {
     rows.push({ row: `GET one application p50, ${at}`, drey: ms(level.get.drey.p50), bare: ms(level.get.bare.p50), ratio: `${get.toFixed(2)}×`, goal: '≤ 1.5×', met: get <= 1.5 });
     for (const [what, v] of [
       ['random pages', level.listRandom],
-      [`walk page=0,1,2,… (${level.listWalk.drey.pages}/${level.listWalk.drey.of} pages)`, level.listWalk],
+      [`walk page=0,1,2,… (${level.listWalk.drey.pages}/${level.listWalk.drey.of} pages${level.listWalk.drey.walks > 1 ? ` × ${level.listWalk.drey.walks} walks` : ''})`, level.listWalk],
     ] as const) {
       const p99 = v.drey.p99 / v.bare.p99;
       rows.push({ row: `list size=100, ${what}, ${at}`, drey: latencyText(v.drey), bare: latencyText(v.bare), ratio: `p99 ${p99.toFixed(2)}×`, goal: '≤ 2×', met: p99 <= 2 });
