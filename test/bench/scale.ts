@@ -30,9 +30,11 @@
  *   SCALE_PHASES=converge,fleet,stored  which phases run
  *   SCALE_FLEET_CLUSTER=separate  the fleet's simulated cluster in a drey of its own (CMF_CONTROLLERS=off) or `inprocess`
  *   SCALE_NODE_ARGS=            extra node options for every drey process (--cpu-prof, --max-semi-space-size=...)
+ *   SCALE_REPORT=<file>         run nothing: print the table of the last SCALE_JSON line in <file> (a saved run's output)
  * Prints progress lines, then a Markdown table and a line `SCALE_JSON {...}` with every raw figure.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadScaleConfig } from './scale/config.js';
 import type { ScaleContext } from './scale/context.js';
@@ -75,8 +77,14 @@ async function convergeAndMaybeFleet(ctx: ScaleContext, results: ScaleResults, n
   }
 }
 
-/** Runs the scale benchmark and prints its table and JSON line. */
+/** Runs the scale benchmark and prints its table and JSON line; with SCALE_REPORT=<file>, prints the table of the last SCALE_JSON line in that file instead. */
 export async function scaleBench(): Promise<void> {
+  if (process.env.SCALE_REPORT) {
+    const line = readFileSync(process.env.SCALE_REPORT, 'utf8').split('\n').filter((l) => l.startsWith('SCALE_JSON ')).pop();
+    if (!line) throw new Error(`no SCALE_JSON line in ${process.env.SCALE_REPORT}`);
+    process.stdout.write(`${markdown(JSON.parse(line.slice('SCALE_JSON '.length)) as ScaleResults)}\n`);
+    return;
+  }
   const config = loadScaleConfig();
   const cleanup = new Cleanup();
   const started = Date.now();
