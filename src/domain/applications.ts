@@ -26,7 +26,7 @@ export const EVENT_TYPES = {
 /**
  * The spec that runs: the environment's `flinkApplicationDefaults.spec` deep-merged into the
  * application's spec, the environment winning on a conflict (CMF gives environment settings
- * precedence). Without defaults it is the spec itself: nothing changes either afterwards.
+ * precedence). Without defaults it is the spec itself, not a copy: neither is changed afterwards.
  */
 export function mergedSpec(env: Environment, spec: unknown): unknown {
   const defaults = isObject(env.flinkApplicationDefaults) ? env.flinkApplicationDefaults.spec : undefined;
