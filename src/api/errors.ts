@@ -64,6 +64,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.setHeader('Connection', 'close');
     }
     if (err instanceof RestProblem) {
+      for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
       reply(req, res, err.status, restError(...err.messages));
       return;
     }

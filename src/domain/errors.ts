@@ -3,6 +3,8 @@ export class RestProblem extends Error {
   constructor(
     readonly status: number,
     readonly messages: string[],
+    /** Response headers that belong to the problem (`WWW-Authenticate`, `Retry-After`). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(messages.join('; '));
     this.name = new.target.name;
@@ -13,6 +15,25 @@ export class RestProblem extends Error {
 export class BadRequest extends RestProblem {
   constructor(...messages: string[]) {
     super(400, messages);
+  }
+}
+
+/**
+ * 401: no credential where one is needed, or one that is not accepted. The message is the same
+ * whatever was wrong with a credential: the client learns only that it was not accepted.
+ */
+export class Unauthorized extends RestProblem {
+  constructor(presented: boolean) {
+    super(401, [presented ? 'The credentials presented are not valid' : 'Authentication is required'], {
+      'WWW-Authenticate': presented ? 'Bearer realm="drey", error="invalid_token"' : 'Bearer realm="drey"',
+    });
+  }
+}
+
+/** 403: the caller is known and may not do this. Built from the request only, never from what is stored. */
+export class Forbidden extends RestProblem {
+  constructor(message: string) {
+    super(403, [message]);
   }
 }
 
@@ -55,6 +76,13 @@ export class UnsupportedMediaType extends RestProblem {
 export class Unprocessable extends RestProblem {
   constructor(...messages: string[]) {
     super(422, messages);
+  }
+}
+
+/** 429: the caller sent more requests than it may; `Retry-After` says when to try again. */
+export class TooManyRequests extends RestProblem {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(429, [message], { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
   }
 }
 

@@ -20,3 +20,14 @@ export type Subject = `User:${string}` | `Group:${string}`;
 export function subjectsOf(principal: Pick<Principal, 'user' | 'groups'>): Subject[] {
   return [`User:${principal.user}`, ...principal.groups.map((g) => `Group:${g}` as const)];
 }
+
+/**
+ * A credential was presented and is not accepted. `reason` is for drey's debug log only: the client
+ * is told no more than that its credentials are not valid.
+ */
+export class CredentialRejected extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'CredentialRejected';
+  }
+}
