@@ -1,6 +1,37 @@
 import path from 'node:path';
+import { tlsSettings, type TlsSettings } from './api/tls.js';
 import { CATALOG_CACHE_MS } from './catalogs/view.js';
+import { ConfigError } from './configError.js';
 import type { ClusterSetting } from './kube/connection.js';
+import { apiTokenSettings, type ApiTokenSettings } from './security/apiTokens.js';
+import { oidcSettings, type IssuerSettings } from './security/jwt.js';
+import { encryptionSettings, type EncryptionSettings } from './security/keyring.js';
+import type { Subject } from './security/principal.js';
+
+export { ConfigError };
+
+/** Who may call drey, how it is recorded and limited. */
+export interface SecuritySettings {
+  /** `production` refuses to start without an authenticator, TLS, explicit encryption keys and an administrator. */
+  mode: 'local' | 'production';
+  /** Whether any authenticator is configured; without one drey serves loopback only, to anyone there. */
+  authenticated: boolean;
+  /** Serving a non-loopback address without an authenticator, knowingly (warned on every start). */
+  acceptRisk: boolean;
+  /** TLS of the API, and client certificates (mTLS) when its client auth is `want` or `need`. */
+  tls: TlsSettings | undefined;
+  /** Trusted OIDC issuers of bearer JWTs. */
+  oidc: IssuerSettings[];
+  apiTokens: ApiTokenSettings;
+  /** A file holding a token that acts as the super user `bootstrap`, for installs without other administrators. */
+  bootstrapTokenFile: string | undefined;
+  /** Principals that may do everything, from configuration only. */
+  superUsers: Subject[];
+  /** Requests a minute per principal, in bursts of `burst`; failed authentications a minute per address; 0 is off. */
+  rateLimit: { perMinute: number; burst: number; failuresPerMinute: number };
+  /** Where audit events go. */
+  audit: { db: boolean; stdout: boolean };
+}
 
 /** Every setting drey reads, validated once at start. */
 export interface Config {
@@ -45,10 +76,10 @@ export interface Config {
   catalogCacheMs: number;
   /** The Flink SQL Gateway statements run through; local Flink's own when unset. */
   sqlGatewayUrl: string | undefined;
+  security: SecuritySettings;
+  /** The master keys Secrets are sealed with. */
+  encryption: EncryptionSettings;
 }
-
-/** Thrown for a setting that cannot be used; drey prints it and exits. */
-export class ConfigError extends Error {}
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -91,9 +122,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`CMF_CONTROLLERS must be on or off, not '${controllers}'`);
   }
   const dataDir = path.resolve(env.CMF_DATA_DIR ?? '.drey');
+  const security = securitySettings(env);
+  const encryption = encryptionSettings(env, dataDir);
+  const host = env.HOST || (security.authenticated ? '0.0.0.0' : '127.0.0.1');
+  checkPosture(security, encryption, host);
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
-    host: env.HOST ?? '0.0.0.0',
+    host,
     dataDir,
     databaseUrl,
     logLevel: logLevel as Config['logLevel'],
@@ -109,5 +144,76 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     catalogCacheMs: integer(env, 'CMF_CATALOG_CACHE_MS', CATALOG_CACHE_MS, 0, 3_600_000),
     kafkaCacheDir: env.CMF_KAFKA_CACHE ? path.resolve(env.CMF_KAFKA_CACHE) : path.join(dataDir, 'cache', 'kafka'),
     sqlGatewayUrl: sqlGatewayUrl?.replace(/\/+$/, ''),
+    security,
+    encryption,
   };
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name] ?? '';
+  if (!['', 'true', 'false'].includes(raw)) throw new ConfigError(`${name} must be true or false, not '${raw}'`);
+  return raw === 'true';
+}
+
+/** Reads every security setting; the TLS, OIDC, token and key settings parse themselves. */
+function securitySettings(env: NodeJS.ProcessEnv): SecuritySettings {
+  const mode = env.CMF_MODE || 'local';
+  if (!['local', 'production'].includes(mode)) throw new ConfigError(`CMF_MODE must be local or production, not '${mode}'`);
+  const tls = tlsSettings(env);
+  const oidc = oidcSettings(env);
+  const bootstrapTokenFile = env.CMF_BOOTSTRAP_TOKEN_FILE ? path.resolve(env.CMF_BOOTSTRAP_TOKEN_FILE) : undefined;
+  const superUsers = (env.CMF_SUPER_USERS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const s of superUsers) {
+    if (!/^(User|Group):\S+$/.test(s)) throw new ConfigError(`CMF_SUPER_USERS entries must be User:<name> or Group:<name>, not '${s}'`);
+  }
+  const audit = (env.CMF_AUDIT ?? 'db,stdout').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const sink of audit) if (!['db', 'stdout', 'none'].includes(sink)) throw new ConfigError(`CMF_AUDIT must list db, stdout or none, not '${sink}'`);
+  return {
+    mode: mode as SecuritySettings['mode'],
+    authenticated: (tls !== undefined && tls.clientAuth !== 'none') || oidc.length > 0 || bootstrapTokenFile !== undefined,
+    acceptRisk: flag(env, 'CMF_UNAUTHENTICATED_ACCEPT_RISK'),
+    tls,
+    oidc,
+    apiTokens: apiTokenSettings(env),
+    bootstrapTokenFile,
+    superUsers: [...(superUsers as Subject[]), ...(bootstrapTokenFile ? (['User:bootstrap'] as const) : [])],
+    rateLimit: {
+      perMinute: integer(env, 'CMF_RATE_LIMIT_PER_MIN', 1200, 0, 1_000_000),
+      burst: integer(env, 'CMF_RATE_LIMIT_BURST', 200, 1, 1_000_000),
+      failuresPerMinute: integer(env, 'CMF_AUTH_FAILURES_PER_MIN', 30, 0, 1_000_000),
+    },
+    audit: { db: audit.includes('db'), stdout: audit.includes('stdout') },
+  };
+}
+
+/** Addresses only this machine reaches. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Refuses the postures that would expose drey: anyone on the network doing anything, or production
+ * without authentication, TLS, its own keys or an administrator.
+ */
+function checkPosture(security: SecuritySettings, encryption: EncryptionSettings, host: string): void {
+  if (security.mode === 'production') {
+    const missing = [
+      ...(security.authenticated ? [] : ['an authenticator (CMF_TLS_CLIENT_AUTH=need|want, CMF_OIDC_ISSUER or CMF_BOOTSTRAP_TOKEN_FILE)']),
+      ...(security.tls ? [] : ['TLS (CMF_TLS_CERT_FILE and CMF_TLS_KEY_FILE)']),
+      ...(encryption.mode === 'keys' ? [] : ['encryption keys (CMF_ENCRYPTION_KEYS)']),
+      ...(security.superUsers.length ? [] : ['an administrator (CMF_SUPER_USERS or CMF_BOOTSTRAP_TOKEN_FILE)']),
+    ];
+    if (missing.length) throw new ConfigError(`CMF_MODE=production needs ${missing.join(', ')}`);
+    if (security.acceptRisk) throw new ConfigError('CMF_MODE=production does not allow CMF_UNAUTHENTICATED_ACCEPT_RISK');
+  }
+  if (!security.authenticated && !isLoopback(host) && !security.acceptRisk) {
+    throw new ConfigError(
+      `HOST=${host} would let anyone who reaches it do anything: no authenticator is configured. ` +
+        'Configure one (CMF_TLS_CLIENT_AUTH, CMF_OIDC_ISSUER or CMF_BOOTSTRAP_TOKEN_FILE), serve loopback only (leave HOST unset), ' +
+        'or accept the risk with CMF_UNAUTHENTICATED_ACCEPT_RISK=true',
+    );
+  }
 }

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import type https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApp } from './api/app.js';
+import { createApp, type AppSecurity } from './api/app.js';
+import type { Authenticators } from './api/authenticate.js';
+import type { SecurityParts } from './api/securityRoutes.js';
 import { serve } from './api/server.js';
+import { tlsOptions, watchTls } from './api/tls.js';
 import { LeaderElection } from './controllers/leader.js';
 import { ControllerManager } from './controllers/manager.js';
 import { chooseCluster, kubeConfigFromString, loadKubeConfig } from './kube/connection.js';
@@ -19,7 +23,17 @@ import { createDomain } from './domain/index.js';
 import { createLogger, type Logger } from './log.js';
 import type { ClusterLocator } from './controllers/statements.js';
 import { StatementEngine, type GatewaySetting } from './statements/engine.js';
-import { createPrismaClient } from './store/client.js';
+import { ApiTokenAuthenticator } from './security/apiTokens.js';
+import { AuditTrail } from './security/audit.js';
+import { Authorizer } from './security/authorizer.js';
+import { RoleBindingSnapshot } from './security/bindings.js';
+import { loadBootstrapToken } from './security/bootstrapToken.js';
+import { JwtAuthenticator } from './security/jwt.js';
+import { loadKeyring, type Keyring } from './security/keyring.js';
+import type { Principal } from './security/principal.js';
+import { RateLimiter } from './security/rateLimit.js';
+import { Encryption, sealPlaintextRows, verifyKeyring } from './security/sealing.js';
+import { createPrismaClient, poolOf } from './store/client.js';
 import { KafkaCatalogs } from './catalogs/view.js';
 import { EmbeddedPostgres } from './store/embeddedPostgres.js';
 import { DatabaseProbe } from './store/health.js';
@@ -160,7 +174,18 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
     throw err;
   }
   const prisma = createPrismaClient(databaseUrl, hooks.onQuery ? { onQuery: hooks.onQuery } : {});
-  const store = createStore(prisma);
+  let keyring: Keyring;
+  try {
+    // before serving: a missing or wrong key stops drey here, and no secret stays in plaintext
+    keyring = await loadKeyring(config.encryption);
+    await verifyKeyring({ pool: poolOf(prisma), keyring });
+    await sealPlaintextRows({ pool: poolOf(prisma), keyring, log });
+  } catch (err) {
+    await prisma.$disconnect();
+    await embedded?.stop();
+    throw err;
+  }
+  const store = createStore(prisma, { keyring });
   const probe = new DatabaseProbe(databaseUrl);
 
   const source = chooseCluster(config.kube, process.env);
@@ -252,7 +277,22 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
   const deployments = new FlinkDeployments({ kubeConfig });
   const engine = new StatementEngine(gateway, log, new KafkaCatalogs({ store, log, ttlMs: config.catalogCacheMs }));
   log.info('statements', 'unavailable' in gateway ? { sqlGateway: 'none', why: gateway.unavailable } : { sqlGateway: gateway.url });
-  const domain = createDomain(store, engine);
+  const authorizer = new Authorizer({ superUsers: config.security.superUsers });
+  const bindings = new RoleBindingSnapshot({ store, authorizer, log });
+  await bindings.start(databaseUrl);
+  const domain = createDomain(store, engine, authorizer, config.security.apiTokens);
+  const parts: SecurityParts = {
+    encryption: new Encryption({ pool: poolOf(prisma), keyring, log }),
+    ...(config.security.audit.db || config.security.audit.stdout
+      ? {
+          audit: {
+            trail: new AuditTrail({ store: config.security.audit.db ? store.auditEvents : null, log, ...(config.security.audit.stdout ? {} : { write: null }) }),
+            events: store.auditEvents,
+          },
+        }
+      : {}),
+  };
+  const security = await appSecurity(config, store, log);
   const controllers = new ControllerManager({ store, deployments, databaseUrl, log, engine, locateCluster, resyncMs: config.resyncMs });
   const identity = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const leader = new LeaderElection({
@@ -278,18 +318,24 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
       return !health.up && why ? { up: false, error: `the embedded PostgreSQL is being restarted (${why})` } : health;
     },
     locateJobManager,
+    ...(security ? { security } : {}),
+    parts,
   });
-  const server: Server = await serve(app, { port: config.port, host: config.host, log });
+  const tls = config.security.tls;
+  const server: Server = await serve(app, { port: config.port, host: config.host, log, ...(tls ? { tls: tlsOptions(tls) } : {}) });
+  const stopWatchingTls = tls ? watchTls(server as https.Server, tls, log) : () => undefined;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   log.info('drey is listening', { url, api: `${url}/cmf/api/v1` });
+  describePosture(config, url, log);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info('drey is stopping');
       await leader.stop();
+      stopWatchingTls();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -298,12 +344,57 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
       await sim?.stop();
       await flink?.stop();
       await kafka?.stop();
+      await parts.encryption?.close();
+      await parts.audit?.trail.close();
+      await bindings.stop();
       await probe.close();
       await prisma.$disconnect();
       await embedded?.stop();
       log.info('drey stopped');
     })());
   return { url, sim, flink, kafka, controllers, leader, stop };
+}
+
+/** The authenticators and limits of a drey that has any; none is the local posture. */
+async function appSecurity(config: Config, store: ReturnType<typeof createStore>, log: Logger): Promise<AppSecurity | undefined> {
+  const { security } = config;
+  if (!security.authenticated) return undefined;
+  const tokens = new ApiTokenAuthenticator({ store, log });
+  const bootstrap = security.bootstrapTokenFile ? await loadBootstrapToken(security.bootstrapTokenFile) : undefined;
+  const authenticators: Authenticators = {
+    ...(security.tls && security.tls.clientAuth !== 'none' ? { mtls: { rules: security.tls.principalMappingRules } } : {}),
+    ...(security.oidc.length ? { jwt: new JwtAuthenticator({ issuers: security.oidc, log }) } : {}),
+    apiTokens: { verify: async (token: string): Promise<Principal> => bootstrap?.(token) ?? tokens.verify(token) },
+  };
+  const { perMinute, burst, failuresPerMinute } = security.rateLimit;
+  return {
+    authenticators,
+    ...(perMinute > 0 && failuresPerMinute > 0
+      ? { limits: { principal: new RateLimiter(perMinute, burst), failures: new RateLimiter(failuresPerMinute, failuresPerMinute) } }
+      : {}),
+  };
+}
+
+/** Says on every start who can reach drey and how they prove who they are. */
+function describePosture(config: Config, url: string, log: Logger): void {
+  const { security } = config;
+  if (!security.authenticated) {
+    if (security.acceptRisk) {
+      log.warn('no authenticator configured and CMF_UNAUTHENTICATED_ACCEPT_RISK=true: anyone who reaches this address can do anything', { url });
+    } else {
+      log.info('no authenticator configured: serving this machine only (loopback); anyone on it can use the API', { url });
+    }
+    return;
+  }
+  const tls = security.tls;
+  log.info('authentication on', {
+    mode: security.mode,
+    mtls: tls && tls.clientAuth !== 'none' ? tls.clientAuth : 'off',
+    oidcIssuers: security.oidc.map((i) => i.issuer).join(',') || 'none',
+    apiTokens: 'on',
+    bootstrapToken: security.bootstrapTokenFile ? 'on' : 'off',
+    superUsers: security.superUsers.join(',') || 'none',
+  });
 }
 
 async function main(): Promise<void> {

@@ -1,10 +1,25 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Domain } from '../domain/index.js';
+import { TooManyRequests } from '../domain/errors.js';
 import type { DatabaseHealth } from '../store/health.js';
 import type { Logger } from '../log.js';
+import type { Principal } from '../security/principal.js';
+import type { RateLimiter } from '../security/rateLimit.js';
+import { authorize } from './access.js';
+import { auditRequests } from './auditRequests.js';
+import { authenticate, LOCAL_PRINCIPAL, type Authenticators } from './authenticate.js';
 import { errorHandler, notFound } from './errors.js';
-import { cmfRoutes } from './routes.js';
+import { requestId } from './requestId.js';
+import { cmfRoutes, type Guard } from './routes.js';
+import { securityRoutes, type SecurityParts } from './securityRoutes.js';
 import { flinkWebUiRoutes, type JobManagerLocator } from './webUi.js';
+
+/** Who may call the API, and how often; without it, everyone may do everything. */
+export interface AppSecurity {
+  authenticators: Authenticators;
+  /** Requests per principal, and failed authentications per source address. */
+  limits?: { principal: RateLimiter; failures: RateLimiter };
+}
 
 /** Options of the HTTP application. */
 export interface AppOptions {
@@ -16,25 +31,57 @@ export interface AppOptions {
   database?: () => Promise<DatabaseHealth>;
   /** Finds an application's JobManager for the web UI proxy. */
   locateJobManager?: JobManagerLocator;
+  /** Absent: the local posture, where drey serves loopback only and every caller may do anything. */
+  security?: AppSecurity;
+  /** The audit trail and encryption at rest, for drey's own routes (and every request's audit). */
+  parts?: SecurityParts;
 }
 
-/** The HTTP application: CMF routes, unknown paths as 404, one error handler. */
+/** 429 once a principal asked too often. */
+function limitPrincipals(limiter: RateLimiter): RequestHandler {
+  return (_req, res, next) => {
+    const wait = limiter.take((res.locals.principal as Principal).user);
+    if (wait > 0) throw new TooManyRequests('Too many requests; retry later', wait);
+    next();
+  };
+}
+
+/**
+ * 429 for an address whose credentials kept failing, before its next credential is checked: guessing
+ * tokens or certificates costs the guesser, and callers elsewhere are not slowed.
+ */
+function limitFailures(limiter: RateLimiter): RequestHandler {
+  return (req, res, next) => {
+    const address = req.socket.remoteAddress ?? '';
+    const wait = limiter.peek(address);
+    if (wait > 0) throw new TooManyRequests('Too many failed authentications from this address; retry later', wait);
+    res.once('finish', () => {
+      if (res.statusCode === 401) limiter.take(address);
+    });
+    next();
+  };
+}
+
+/** The HTTP application: request ids, audit, authentication, CMF and drey routes, one error handler. */
 export function createApp({
   domain,
   log,
   info = () => ({}),
   database = async () => ({ up: true }),
   locateJobManager = () => ({ unavailable: 'this drey cannot reach JobManagers' }),
+  security,
+  parts = {},
 }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // reply() tags GETs itself, and answers If-None-Match whatever Cache-Control says
   app.set('query parser', 'simple');
+  app.use(requestId);
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      log.debug('request', { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 });
+      log.debug('request', { id: res.locals.requestId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 });
     });
     next();
   });
@@ -43,13 +90,26 @@ export function createApp({
     const health = await database();
     res.status(health.up ? 200 : 503).json({
       status: health.up ? 'ok' : 'unavailable',
-      ...info(),
+      ...(security ? {} : info()),
       databaseUp: health.up,
       ...(health.up ? {} : { databaseError: health.error }),
     });
   });
-  app.use(flinkWebUiRoutes({ domain, locate: locateJobManager, log }));
-  app.use(cmfRoutes(domain));
+  if (parts.audit) app.use(auditRequests(parts.audit.trail));
+  if (security) {
+    if (security.limits) app.use(limitFailures(security.limits.failures));
+    app.use(authenticate(security.authenticators, log));
+    if (security.limits) app.use(limitPrincipals(security.limits.principal));
+  } else {
+    app.use((_req, res, next) => {
+      res.locals.principal = LOCAL_PRINCIPAL;
+      next();
+    });
+  }
+  const guard: Guard = (access) => authorize(domain.authorizer, access);
+  app.use(flinkWebUiRoutes({ domain, locate: locateJobManager, log, guard }));
+  app.use(cmfRoutes(domain, guard));
+  app.use(securityRoutes(domain, guard, parts));
   app.use(notFound);
   app.use(errorHandler(log));
   return app;

@@ -65,6 +65,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (err instanceof RestProblem) {
       for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
+      res.locals.problem = err.messages.join('; ');
       reply(req, res, err.status, restError(...err.messages));
       return;
     }

@@ -63,11 +63,16 @@ function parseSort(req: Request, sortable: Record<string, string>): SortOrder[] 
   return orders;
 }
 
-/** Reads `page`, `size` and `sort` from the query string. */
+/**
+ * Reads `page`, `size` and `sort` from the query string, with the names the caller may see when
+ * `authorize` found it may see only some.
+ */
 export function pageRequest(req: Request, sortable: Record<string, string>): PageRequest {
+  const only = req.res?.locals.only as PageRequest['only'];
   return {
     page: integerParam(req, 'page', 0, 0, 1_000_000_000),
     size: integerParam(req, 'size', DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
     sort: parseSort(req, sortable),
+    ...(only ? { only } : {}),
   };
 }

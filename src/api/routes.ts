@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import type { Domain } from '../domain/index.js';
 import { parsePhase } from '../domain/statements.js';
 import { NAMED_SORT_FIELDS, SEQUENCE_SORT_FIELDS } from '../domain/paging.js';
+import { ACCESS, type Access } from './access.js';
 import { objectBody, readBody } from './body.js';
 import { methodNotAllowed } from './errors.js';
 import { pageRequest, queryParam } from './paging.js';
@@ -10,28 +11,36 @@ import { reply, replyEmpty } from './reply.js';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 
+/** Makes the middleware that enforces a route's access; absent where everyone may do everything. */
+export type Guard = (access: Access) => RequestHandler;
+
 /**
  * Registers a path's handlers, each behind `readBody` (so no handler acts before the whole body
- * was read and parsed), and answers its other methods with 405.
+ * was read and parsed) and its entry in `ACCESS`, and answers its other methods with 405.
  */
-function route(router: Router, path: string, handlers: Partial<Record<Method, RequestHandler>>): void {
+function register(router: Router, path: string, handlers: Partial<Record<Method, RequestHandler>>, guard: Guard | undefined): void {
   const methods = Object.keys(handlers) as Method[];
-  for (const method of methods) router[method](path, readBody, handlers[method]!);
+  for (const method of methods) {
+    const access = ACCESS[path]?.[method];
+    if (!access) throw new Error(`${method.toUpperCase()} ${path} has no entry in ACCESS`);
+    router[method](path, readBody, ...(guard ? [guard(access)] : []), handlers[method]!);
+  }
   router.all(path, methodNotAllowed(methods.map((m) => m.toUpperCase())));
 }
 
 /** The CMF REST API: thin handlers that parse, call the domain and reply. */
-export function cmfRoutes(domain: Domain): Router {
+export function cmfRoutes(domain: Domain, guard?: Guard): Router {
   const router = Router({ caseSensitive: true, strict: false });
+  const route = (path: string, handlers: Partial<Record<Method, RequestHandler>>) => register(router, path, handlers, guard);
   const { environments, applications, secrets, secretMappings, computePools, statements, catalogs } = domain;
   const env = '/cmf/api/v1/environments/:envName';
   const app = `${env}/applications/:appName`;
 
-  route(router, '/cmf/api/v1/environments', {
+  route('/cmf/api/v1/environments', {
     get: async (req, res) => reply(req, res, 200, await environments.list(pageRequest(req, NAMED_SORT_FIELDS))),
     post: async (req, res) => reply(req, res, 201, await environments.createOrUpdate(objectBody(req))),
   });
-  route(router, env, {
+  route(env, {
     get: async (req, res) => reply(req, res, 200, await environments.get(param(req, 'envName'))),
     delete: async (req, res) => {
       await environments.delete(param(req, 'envName'));
@@ -39,46 +48,46 @@ export function cmfRoutes(domain: Domain): Router {
     },
   });
 
-  route(router, `${env}/applications`, {
+  route(`${env}/applications`, {
     get: async (req, res) =>
       reply(req, res, 200, await applications.list(param(req, 'envName'), pageRequest(req, NAMED_SORT_FIELDS))),
     post: async (req, res) =>
       reply(req, res, 201, await applications.createOrUpdate(param(req, 'envName'), objectBody(req))),
   });
-  route(router, app, {
+  route(app, {
     get: async (req, res) => reply(req, res, 200, await applications.get(param(req, 'envName'), param(req, 'appName'))),
     delete: async (req, res) => {
       await applications.delete(param(req, 'envName'), param(req, 'appName'));
       replyEmpty(res, 200);
     },
   });
-  route(router, `${app}/start`, {
+  route(`${app}/start`, {
     post: async (req, res) => reply(req, res, 200, await applications.start(param(req, 'envName'), param(req, 'appName'))),
   });
-  route(router, `${app}/suspend`, {
+  route(`${app}/suspend`, {
     post: async (req, res) =>
       reply(req, res, 200, await applications.suspend(param(req, 'envName'), param(req, 'appName'))),
   });
-  route(router, `${app}/instances`, {
+  route(`${app}/instances`, {
     get: async (req, res) =>
       reply(req, res, 200, await applications.listInstances(param(req, 'envName'), param(req, 'appName'), pageRequest(req, SEQUENCE_SORT_FIELDS))),
   });
-  route(router, `${app}/instances/:instName`, {
+  route(`${app}/instances/:instName`, {
     get: async (req, res) =>
       reply(req, res, 200, await applications.getInstance(param(req, 'envName'), param(req, 'appName'), param(req, 'instName'))),
   });
-  route(router, '/cmf/api/v1alpha1/environments/:envName/applications/:appName/events', {
+  route('/cmf/api/v1alpha1/environments/:envName/applications/:appName/events', {
     get: async (req, res) =>
       reply(req, res, 200, await applications.listEvents(param(req, 'envName'), param(req, 'appName'), pageRequest(req, SEQUENCE_SORT_FIELDS))),
   });
 
-  route(router, `${env}/secret-mappings`, {
+  route(`${env}/secret-mappings`, {
     get: async (req, res) =>
       reply(req, res, 200, await secretMappings.list(param(req, 'envName'), pageRequest(req, NAMED_SORT_FIELDS))),
     post: async (req, res) =>
       reply(req, res, 200, await secretMappings.create(param(req, 'envName'), objectBody(req))),
   });
-  route(router, `${env}/secret-mappings/:name`, {
+  route(`${env}/secret-mappings/:name`, {
     get: async (req, res) => reply(req, res, 200, await secretMappings.get(param(req, 'envName'), param(req, 'name'))),
     put: async (req, res) =>
       reply(req, res, 200, await secretMappings.update(param(req, 'envName'), param(req, 'name'), objectBody(req))),
@@ -88,7 +97,7 @@ export function cmfRoutes(domain: Domain): Router {
     },
   });
 
-  route(router, `${env}/statements`, {
+  route(`${env}/statements`, {
     get: async (req, res) =>
       reply(
         req,
@@ -102,7 +111,7 @@ export function cmfRoutes(domain: Domain): Router {
       ),
     post: async (req, res) => reply(req, res, 200, await statements.create(param(req, 'envName'), objectBody(req))),
   });
-  route(router, `${env}/statements/:stmtName`, {
+  route(`${env}/statements/:stmtName`, {
     get: async (req, res) => reply(req, res, 200, await statements.get(param(req, 'envName'), param(req, 'stmtName'))),
     // the contract defines no body for this 200
     put: async (req, res) => {
@@ -114,22 +123,22 @@ export function cmfRoutes(domain: Domain): Router {
       replyEmpty(res, done === 'deleted' ? 204 : 202);
     },
   });
-  route(router, `${env}/statements/:stmtName/results`, {
+  route(`${env}/statements/:stmtName/results`, {
     get: async (req, res) =>
       reply(req, res, 200, await statements.results(param(req, 'envName'), param(req, 'stmtName'), queryParam(req, 'page-token'))),
   });
-  route(router, `${env}/statements/:stmtName/exceptions`, {
+  route(`${env}/statements/:stmtName/exceptions`, {
     get: async (req, res) =>
       reply(req, res, 200, await statements.exceptions(param(req, 'envName'), param(req, 'stmtName'))),
   });
 
-  route(router, `${env}/compute-pools`, {
+  route(`${env}/compute-pools`, {
     get: async (req, res) =>
       reply(req, res, 200, await computePools.list(param(req, 'envName'), pageRequest(req, NAMED_SORT_FIELDS))),
     post: async (req, res) =>
       reply(req, res, 200, await computePools.create(param(req, 'envName'), objectBody(req))),
   });
-  route(router, `${env}/compute-pools/:poolName`, {
+  route(`${env}/compute-pools/:poolName`, {
     get: async (req, res) => reply(req, res, 200, await computePools.get(param(req, 'envName'), param(req, 'poolName'))),
     delete: async (req, res) => {
       await computePools.delete(param(req, 'envName'), param(req, 'poolName'));
@@ -137,11 +146,11 @@ export function cmfRoutes(domain: Domain): Router {
     },
   });
 
-  route(router, '/cmf/api/v1/secrets', {
+  route('/cmf/api/v1/secrets', {
     get: async (req, res) => reply(req, res, 200, await secrets.list(pageRequest(req, NAMED_SORT_FIELDS))),
     post: async (req, res) => reply(req, res, 200, await secrets.create(objectBody(req))),
   });
-  route(router, '/cmf/api/v1/secrets/:secretName', {
+  route('/cmf/api/v1/secrets/:secretName', {
     get: async (req, res) => reply(req, res, 200, await secrets.get(param(req, 'secretName'))),
     put: async (req, res) => reply(req, res, 200, await secrets.update(param(req, 'secretName'), objectBody(req))),
     delete: async (req, res) => {
@@ -150,11 +159,11 @@ export function cmfRoutes(domain: Domain): Router {
     },
   });
 
-  route(router, '/cmf/api/v1/catalogs/kafka', {
+  route('/cmf/api/v1/catalogs/kafka', {
     get: async (req, res) => reply(req, res, 200, await catalogs.list(pageRequest(req, NAMED_SORT_FIELDS))),
     post: async (req, res) => reply(req, res, 200, await catalogs.create(objectBody(req))),
   });
-  route(router, '/cmf/api/v1/catalogs/kafka/:catName', {
+  route('/cmf/api/v1/catalogs/kafka/:catName', {
     get: async (req, res) => reply(req, res, 200, await catalogs.get(param(req, 'catName'))),
     // the contract (2.1) defines no body for this 200
     put: async (req, res) => {
@@ -166,12 +175,12 @@ export function cmfRoutes(domain: Domain): Router {
       replyEmpty(res, 204);
     },
   });
-  route(router, '/cmf/api/v1/catalogs/kafka/:catName/databases', {
+  route('/cmf/api/v1/catalogs/kafka/:catName/databases', {
     get: async (req, res) =>
       reply(req, res, 200, await catalogs.databases.list(param(req, 'catName'), pageRequest(req, NAMED_SORT_FIELDS))),
     post: async (req, res) => reply(req, res, 200, await catalogs.databases.create(param(req, 'catName'), objectBody(req))),
   });
-  route(router, '/cmf/api/v1/catalogs/kafka/:catName/databases/:dbName', {
+  route('/cmf/api/v1/catalogs/kafka/:catName/databases/:dbName', {
     get: async (req, res) => reply(req, res, 200, await catalogs.databases.get(param(req, 'catName'), param(req, 'dbName'))),
     // the contract (2.1) defines no body for this 200
     put: async (req, res) => {

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Express } from 'express';
@@ -12,6 +13,8 @@ export interface ServeOptions {
   port: number;
   host: string;
   log: Logger;
+  /** Serve HTTPS with these options (see `tlsOptions`), instead of plain HTTP. */
+  tls?: https.ServerOptions;
 }
 
 type ParserError = Error & { code?: string; reason?: string; rawPacket?: Buffer; bytesParsed?: number };
@@ -112,18 +115,23 @@ function answerClientError(err: ParserError, socket: Duplex, log: Logger): void 
  * Serves the HTTP application. Requests Node's own parser refuses (broken framing, unknown methods,
  * oversized headers, timeouts), CONNECT, an HTTP/1.1 request without Host and an expectation
  * other than 100-continue get a RestError too, rather than a dropped connection or Node's bare
- * status line.
+ * status line. With `tls` it serves HTTPS, with the same answers.
  */
-export async function serve(app: Express, { port, host, log }: ServeOptions): Promise<Server> {
-  // Node would refuse a missing Host itself, with an empty 400: drey says why, as a RestError
-  const server = http.createServer({ requireHostHeader: false }, (req, res) => {
+export async function serve(app: Express, options: ServeOptions & { tls: https.ServerOptions }): Promise<https.Server>;
+export async function serve(app: Express, options: ServeOptions): Promise<Server>;
+export async function serve(app: Express, { port, host, log, tls }: ServeOptions): Promise<Server> {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.httpVersion === '1.1' && req.headers.host === undefined) {
       stopReading(req);
       answer(res, 400, 'An HTTP/1.1 request needs a Host header', { Connection: 'close' });
       return;
     }
     void app(req, res);
-  });
+  };
+  // Node would refuse a missing Host itself, with an empty 400: drey says why, as a RestError
+  const server = tls ? https.createServer({ ...tls, requireHostHeader: false }, handle) : http.createServer({ requireHostHeader: false }, handle);
+  // a failed handshake (a scanner, a client without an accepted certificate) gets no HTTP answer
+  server.on('tlsClientError', (err: NodeJS.ErrnoException) => log.debug('TLS handshake failed', { code: err.code, reason: err.message }));
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     stopReading(req);
     answer(res, 417, 'The only expectation drey meets is Expect: 100-continue', { Connection: 'close' });

@@ -3,7 +3,9 @@ import { Router, type Request, type Response } from 'express';
 import type { Domain } from '../domain/index.js';
 import { ServiceUnavailable } from '../domain/errors.js';
 import type { Logger } from '../log.js';
+import { webUiAccess, WEB_UI } from './access.js';
 import { param } from './params.js';
+import type { Guard } from './routes.js';
 
 /**
  * The Flink web UI proxy the Confluent CLI's `confluent flink application web-ui-forward` talks to:
@@ -60,10 +62,9 @@ function proxy(req: Request, res: Response, target: URL, log: Logger): void {
 }
 
 /** Routes of the web UI proxy. */
-export function flinkWebUiRoutes({ domain, locate, log }: { domain: Domain; locate: JobManagerLocator; log: Logger }): Router {
+export function flinkWebUiRoutes({ domain, locate, log, guard }: { domain: Domain; locate: JobManagerLocator; log: Logger; guard: Guard }): Router {
   const router = Router({ caseSensitive: true });
-  const base = '/cmf/api/v1/environments/:envName/applications/:appName/flink-web-ui';
-  router.all([base, `${base}/*rest`], async (req, res) => {
+  router.all([WEB_UI, `${WEB_UI}/*rest`], guard(webUiAccess), async (req, res) => {
     const envName = param(req, 'envName');
     const appName = param(req, 'appName');
     const deployment = await domain.applications.deploymentOf(envName, appName);

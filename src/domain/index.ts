@@ -1,16 +1,25 @@
+import { apiTokenSettings, type ApiTokenSettings } from '../security/apiTokens.js';
+import { Authorizer } from '../security/authorizer.js';
 import type { StatementEngine } from '../statements/engine.js';
 import type { Store } from '../store/index.js';
+import { apiTokens } from './apiTokens.js';
 import { applications } from './applications.js';
 import { catalogs } from './catalogs.js';
 import { computePools } from './computePools.js';
 import { environments } from './environments.js';
+import { roleBindings } from './roleBindings.js';
 import { secretMappings } from './secretMappings.js';
 import { secrets } from './secrets.js';
 import { statements } from './statements.js';
 
-/** Every use case of the API, one group per resource. */
-export function createDomain(store: Store, engine?: StatementEngine) {
+/**
+ * Every use case of the API, one group per resource. `authorizer` decides who may do what (its
+ * role bindings are kept current by whoever owns it); by default only super users may do anything.
+ */
+export function createDomain(store: Store, engine?: StatementEngine, authorizer = new Authorizer(), tokens: ApiTokenSettings = apiTokenSettings({})) {
   return {
+    authorizer,
+    roleBindings: roleBindings(store, authorizer),
     environments: environments(store),
     applications: applications(store),
     secrets: secrets(store),
@@ -18,6 +27,7 @@ export function createDomain(store: Store, engine?: StatementEngine) {
     computePools: computePools(store),
     statements: statements(store, engine),
     catalogs: catalogs(store),
+    apiTokens: apiTokens(store, tokens),
   };
 }
 

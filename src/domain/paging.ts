@@ -9,6 +9,8 @@ export interface PageRequest {
   page: number;
   size: number;
   sort: SortOrder[];
+  /** When the caller may see only some objects: those named, or whose names start with a prefix. */
+  only?: { names: string[]; prefixes: string[] };
 }
 
 /** One page of a list and the number of items in the whole list. */
@@ -73,4 +75,10 @@ export function orderBy(
 ): Record<string, 'asc' | 'desc'>[] {
   const order = [...request.sort.map((s) => ({ [fields[s.property]!]: s.direction })), ...fallback];
   return order.filter((o, i) => order.findIndex((p) => Object.keys(p)[0] === Object.keys(o)[0]) === i);
+}
+
+/** Prisma `where` for the objects a page request may show (every one when it says nothing). */
+export function onlyWhere(request: PageRequest): { OR?: ({ name: { in: string[] } } | { name: { startsWith: string } })[] } {
+  if (!request.only) return {};
+  return { OR: [{ name: { in: request.only.names } }, ...request.only.prefixes.map((prefix) => ({ name: { startsWith: prefix } }))] };
 }

@@ -7,7 +7,7 @@ import {
   type ApplicationInstance,
   type PrismaClient,
 } from '../generated/prisma/client.js';
-import { orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS, SEQUENCE_SORT_FIELDS } from '../domain/paging.js';
+import { onlyWhere, orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS, SEQUENCE_SORT_FIELDS } from '../domain/paging.js';
 import { StaleWrite, translate } from './errors.js';
 import { analyzeOnGrowth } from './growth.js';
 import { findPage, keysSql, LANDMARK_EVERY, Landmarks, orderSql, PageCursors, rowsAfterSql, sortKeys, type LandmarksRead, type PageQuery, type SortKey } from './paging.js';
@@ -481,6 +481,20 @@ export function applicationStore(db: PrismaClient, pool: pg.Pool) {
      * process served is a keyset query; the total is the sum of the environment's ApplicationCount rows.
      */
     async list(environmentId: string, page: PageRequest): Promise<Page<Application>> {
+      if (page.only) {
+        // a caller who may see only some applications gets pages by offset: the keysets and landmarks serve whole lists
+        const where = { environmentId, ...onlyWhere(page) };
+        const [items, total] = await Promise.all([
+          db.application.findMany({
+            where,
+            orderBy: orderBy(page, NAMED_SORT_FIELDS, [{ createdAt: 'asc' }, { name: 'asc' }]),
+            skip: page.page * page.size,
+            take: page.size,
+          }),
+          db.application.count({ where }),
+        ]);
+        return { items, total };
+      }
       const keys = sortKeys(page, NAMED_SORT_FIELDS, [{ createdAt: 'asc' }, { name: 'asc' }]);
       const counted = run(pool, SQL.counts, [environmentId]).then(([row]) => ({ total: Number(row![0]), stamp: row![1] as string }));
       // an update moves updatedAt without moving the stamp: no landmarks in that order

@@ -1,5 +1,5 @@
 import type { KafkaCatalog, KafkaDatabase, PrismaClient } from '../generated/prisma/client.js';
-import { orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS } from '../domain/paging.js';
+import { onlyWhere, orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS } from '../domain/paging.js';
 import { StaleWrite, translate } from './errors.js';
 import { json, nullableJson } from './json.js';
 import { insertDatabases, kafkaDatabaseStore, updateDatabase, type KafkaDatabaseFields, type NewKafkaDatabase } from './kafkaDatabases.js';
@@ -57,12 +57,13 @@ export function catalogStore(db: PrismaClient) {
     async list(page: PageRequest): Promise<Page<CatalogWithDatabases>> {
       const [items, total] = await Promise.all([
         db.kafkaCatalog.findMany({
+          where: onlyWhere(page),
           include: withDatabases,
           orderBy: orderBy(page, NAMED_SORT_FIELDS, [{ createdAt: 'asc' }, { name: 'asc' }]),
           skip: page.page * page.size,
           take: page.size,
         }),
-        db.kafkaCatalog.count(),
+        db.kafkaCatalog.count({ where: onlyWhere(page) }),
       ]);
       return { items, total };
     },

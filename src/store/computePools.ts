@@ -1,5 +1,5 @@
 import type { ComputePool, Environment, PrismaClient } from '../generated/prisma/client.js';
-import { orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS } from '../domain/paging.js';
+import { onlyWhere, orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS } from '../domain/paging.js';
 import { translate } from './errors.js';
 import { json, nullableJson } from './json.js';
 
@@ -37,7 +37,7 @@ export function computePoolStore(db: PrismaClient) {
     },
 
     async list(environmentId: string, page: PageRequest): Promise<Page<ComputePool>> {
-      const where = { environmentId };
+      const where = { environmentId, ...onlyWhere(page) };
       const [items, total] = await Promise.all([
         db.computePool.findMany({
           where,

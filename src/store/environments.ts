@@ -1,5 +1,5 @@
 import type { Environment, PrismaClient } from '../generated/prisma/client.js';
-import { orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS } from '../domain/paging.js';
+import { onlyWhere, orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS } from '../domain/paging.js';
 import { StaleWrite, translate } from './errors.js';
 import { nullableJson } from './json.js';
 
@@ -33,11 +33,12 @@ export function environmentStore(db: PrismaClient) {
     async list(page: PageRequest): Promise<Page<Environment>> {
       const [items, total] = await Promise.all([
         db.environment.findMany({
+          where: onlyWhere(page),
           orderBy: orderBy(page, NAMED_SORT_FIELDS, [{ createdAt: 'asc' }, { name: 'asc' }]),
           skip: page.page * page.size,
           take: page.size,
         }),
-        db.environment.count(),
+        db.environment.count({ where: onlyWhere(page) }),
       ]);
       return { items, total };
     },

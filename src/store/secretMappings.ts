@@ -1,5 +1,7 @@
 import type { EnvironmentSecretMapping, PrismaClient } from '../generated/prisma/client.js';
-import { orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS } from '../domain/paging.js';
+import { onlyWhere, orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS } from '../domain/paging.js';
+import { open } from '../security/envelope.js';
+import type { Keyring } from '../security/keyring.js';
 import { StaleWrite, translate } from './errors.js';
 import { nullableJson } from './json.js';
 
@@ -20,16 +22,26 @@ function flatten(row: EnvironmentSecretMapping & { secret: { name: string } }): 
   return { ...mapping, secretName: secret.name };
 }
 
-/** Store operations on environment secret mappings. */
-export function secretMappingStore(db: PrismaClient) {
+const sealedColumns = { id: true, name: true, data: true, kekId: true, wrappedDek: true, ciphertext: true } as const;
+
+/** Store operations on environment secret mappings; `keyring` opens the secrets they map. */
+export function secretMappingStore(db: PrismaClient, keyring: Keyring | undefined) {
   return {
     /**
      * The data of every secret the environment maps, by connection secret id (the mapping's name):
-     * what catalogs merge into their connection configs in that environment. Never for the API.
+     * what catalogs merge into their connection configs in that environment. Never for the API, and
+     * the only place secrets are decrypted. A row an older drey wrote in plaintext (during a rolling
+     * upgrade, until it is sealed) is returned as it is.
      */
     async connectionSecrets(environmentId: string): Promise<Record<string, Record<string, string>>> {
-      const rows = await db.environmentSecretMapping.findMany({ where: { environmentId }, select: { name: true, secret: { select: { data: true } } } });
-      return Object.fromEntries(rows.map((r) => [r.name, r.secret.data as Record<string, string>]));
+      const rows = await db.environmentSecretMapping.findMany({ where: { environmentId }, select: { name: true, secret: { select: sealedColumns } } });
+      return Object.fromEntries(
+        rows.map(({ name, secret: { data, kekId, wrappedDek, ciphertext, ...ref } }) => {
+          if (kekId === null || wrappedDek === null || ciphertext === null) return [name, data as Record<string, string>];
+          if (!keyring) throw new Error(`Secret '${ref.name}' cannot be decrypted: this store was made without an encryption keyring`);
+          return [name, open(keyring, { ...ref, kekId, wrappedDek, ciphertext })];
+        }),
+      );
     },
 
     async get(environmentId: string, name: string): Promise<SecretMapping | null> {
@@ -41,7 +53,7 @@ export function secretMappingStore(db: PrismaClient) {
     },
 
     async list(environmentId: string, page: PageRequest): Promise<Page<SecretMapping>> {
-      const where = { environmentId };
+      const where = { environmentId, ...onlyWhere(page) };
       const [items, total] = await Promise.all([
         db.environmentSecretMapping.findMany({
           where,

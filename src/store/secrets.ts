@@ -1,9 +1,12 @@
-import type { PrismaClient, Secret } from '../generated/prisma/client.js';
-import { orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS } from '../domain/paging.js';
+import { Prisma, type PrismaClient, type Secret } from '../generated/prisma/client.js';
+import { onlyWhere, orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS } from '../domain/paging.js';
+import { seal, type Sealed } from '../security/envelope.js';
+import type { Keyring } from '../security/keyring.js';
 import { StaleWrite, translate } from './errors.js';
-import { json, nullableJson } from './json.js';
+import { nullableJson } from './json.js';
 
-export type { Secret };
+/** A secret as the API sees it: its data, plain or sealed, is never read here. */
+export type SecretRow = Omit<Secret, 'data' | keyof Sealed>;
 
 /** The API-owned fields of a secret. */
 export interface SecretFields {
@@ -13,34 +16,47 @@ export interface SecretFields {
 }
 
 /** A secret with the names of the environments that map it. */
-export type SecretWithEnvironments = Secret & { environments: string[] };
+export type SecretWithEnvironments = SecretRow & { environments: string[] };
 
 const withEnvironments = {
   mappings: { select: { environment: { select: { name: true } } } },
 } as const;
 
-function flatten(row: Secret & { mappings: { environment: { name: string } }[] }): SecretWithEnvironments {
+/** The columns no API read selects. */
+const omit = { data: true, kekId: true, wrappedDek: true, ciphertext: true } as const;
+
+function flatten(row: SecretRow & { mappings: { environment: { name: string } }[] }): SecretWithEnvironments {
   const { mappings, ...secret } = row;
   return { ...secret, environments: [...new Set(mappings.map((m) => m.environment.name))].sort() };
 }
 
-/** Store operations on secrets. */
-export function secretStore(db: PrismaClient) {
+/**
+ * Store operations on secrets. Writes seal the data under `keyring`'s primary key; without a
+ * keyring they throw rather than store plaintext.
+ */
+export function secretStore(db: PrismaClient, keyring: Keyring | undefined) {
+  function sealed(secret: { id: string; name: string }, data: Record<string, string>) {
+    if (!keyring) throw new Error(`Secret '${secret.name}' cannot be stored: this store was made without an encryption keyring`);
+    return { data: Prisma.DbNull, ...seal(keyring, secret, data) };
+  }
+
   return {
     async get(name: string): Promise<SecretWithEnvironments | null> {
-      const row = await db.secret.findUnique({ where: { name }, include: withEnvironments });
+      const row = await db.secret.findUnique({ where: { name }, omit, include: withEnvironments });
       return row && flatten(row);
     },
 
     async list(page: PageRequest): Promise<Page<SecretWithEnvironments>> {
       const [items, total] = await Promise.all([
         db.secret.findMany({
+          where: onlyWhere(page),
+          omit,
           include: withEnvironments,
           orderBy: orderBy(page, NAMED_SORT_FIELDS, [{ createdAt: 'asc' }, { name: 'asc' }]),
           skip: page.page * page.size,
           take: page.size,
         }),
-        db.secret.count(),
+        db.secret.count({ where: onlyWhere(page) }),
       ]);
       return { items: items.map(flatten), total };
     },
@@ -53,33 +69,34 @@ export function secretStore(db: PrismaClient) {
             name: secret.name,
             labels: nullableJson(secret.labels),
             annotations: nullableJson(secret.annotations),
-            data: json(secret.data),
+            ...sealed(secret, secret.data),
             createdAt: secret.at,
             updatedAt: secret.at,
           },
+          omit,
           include: withEnvironments,
         }),
       );
       return flatten(row);
     },
 
-    async update(current: Secret, fields: SecretFields, at: Date): Promise<SecretWithEnvironments> {
+    async update(current: SecretRow, fields: SecretFields, at: Date): Promise<SecretWithEnvironments> {
       const { count } = await db.secret.updateMany({
         where: { id: current.id, version: current.version },
         data: {
           labels: nullableJson(fields.labels),
           annotations: nullableJson(fields.annotations),
-          data: json(fields.data),
+          ...sealed(current, fields.data),
           updatedAt: at,
           version: { increment: 1 },
         },
       });
       if (count === 0) throw new StaleWrite(`Secret '${current.name}'`);
-      return flatten(await db.secret.findUniqueOrThrow({ where: { id: current.id }, include: withEnvironments }));
+      return flatten(await db.secret.findUniqueOrThrow({ where: { id: current.id }, omit, include: withEnvironments }));
     },
 
     /** Deletes the secret; a mapping made meanwhile makes this a Conflict. */
-    async delete(secret: Secret): Promise<void> {
+    async delete(secret: SecretRow): Promise<void> {
       await translate(`Secret '${secret.name}'`, () => db.secret.delete({ where: { id: secret.id } }));
     },
   };

@@ -1,6 +1,6 @@
 import type { Environment, PrismaClient, Statement, StatementException } from '../generated/prisma/client.js';
 import { Unprocessable } from '../domain/errors.js';
-import { orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS } from '../domain/paging.js';
+import { onlyWhere, orderBy, type Page, type PageRequest, NAMED_SORT_FIELDS } from '../domain/paging.js';
 import { StaleWrite, translate } from './errors.js';
 import type { NewCatalogEntry } from './catalogEntries.js';
 import { json, nullableJson } from './json.js';
@@ -83,6 +83,7 @@ export function statementStore(db: PrismaClient) {
         environmentId,
         ...(filter.computePoolName !== undefined ? { computePoolName: filter.computePoolName } : {}),
         ...(filter.phase !== undefined ? { phase: filter.phase } : {}),
+        ...onlyWhere(page),
       };
       const [items, total] = await Promise.all([
         db.statement.findMany({

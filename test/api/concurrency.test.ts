@@ -5,6 +5,7 @@
  */
 import { application, computePool, environment, secret, statement } from '../support/fixtures.js';
 import { startApi, type TestApi, type TestResponse } from '../support/api.js';
+import { storedSecretData } from '../support/keyring.js';
 
 const ENVS = '/cmf/api/v1/environments';
 const ENV = 'env-race';
@@ -129,7 +130,7 @@ describe('concurrent writes', () => {
     expect(stored).toHaveLength(1);
     // The stored data is the winner's.
     const winner = responses.findIndex((r) => r.status === 200);
-    expect(stored[0]!.data).toEqual({ password: `value-${winner}` });
+    expect(await storedSecretData(api.prisma, api.keyring, 'race-creds')).toEqual({ password: `value-${winner}` });
     for (const r of responses.filter((x) => x.status === 409)) {
       expect(r.body).toEqual({ errors: [{ message: expect.stringMatching(/race-creds.*already exists/) }] });
     }

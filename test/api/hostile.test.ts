@@ -8,6 +8,7 @@ import yaml from 'js-yaml';
 import { application, computePool, environment, kafkaCatalog, secret, secretMapping, statement } from '../support/fixtures.js';
 import { startApi, type TestApi, type TestResponse } from '../support/api.js';
 import { loadContract } from '../support/contract.js';
+import { storedSecretData } from '../support/keyring.js';
 import { CATALOGS, changedTables, E, ENV, ENVS, NS, SECRET, SECRETS, secretFragments, seedHostileWorld, snapshot } from '../support/hostile.js';
 
 type Json = Record<string, any>;
@@ -877,8 +878,7 @@ describe('after the hostile requests', () => {
   });
 
   it('still stores exactly the secret data that valid requests wrote', async () => {
-    const stored = await api.prisma.secret.findUnique({ where: { name: 'kafka-creds' } });
-    expect(stored?.data).toEqual({ password: SECRET });
+    expect(await storedSecretData(api.prisma, api.keyring, 'kafka-creds')).toEqual({ password: SECRET });
     expect(await api.prisma.secret.count({ where: { name: TARGET } })).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { environment, secret, secretMapping } from '../support/fixtures.js';
 import { startApi, type TestApi } from '../support/api.js';
+import { storedSecretData } from '../support/keyring.js';
 
 const SECRETS = '/cmf/api/v1/secrets';
 const ENVS = '/cmf/api/v1/environments';
@@ -29,14 +30,13 @@ describe('secrets', () => {
     const list = await api.get(SECRETS);
     expect(list.body.items.map((s: any) => s.metadata.name)).toContain('kafka-creds');
     expectNoSecretValues(res.text, got.text, yamlGot.text, list.text);
-    const stored = await api.prisma.secret.findUnique({ where: { name: 'kafka-creds' } });
-    expect(stored?.data).toEqual({ 'sasl.jaas.config': VALUE });
+    expect(await storedSecretData(api.prisma, api.keyring, 'kafka-creds')).toEqual({ 'sasl.jaas.config': VALUE });
   });
 
   it('answers 409 for a duplicate secret and keeps the first', async () => {
     const res = await api.post(SECRETS, secret('kafka-creds', { other: 'x' }));
     expect(res.status).toBe(409);
-    expect((await api.prisma.secret.findUnique({ where: { name: 'kafka-creds' } }))?.data).toEqual({ 'sasl.jaas.config': VALUE });
+    expect(await storedSecretData(api.prisma, api.keyring, 'kafka-creds')).toEqual({ 'sasl.jaas.config': VALUE });
   });
 
   it('updates a secret with PUT, bumping its version', async () => {
@@ -45,7 +45,7 @@ describe('secrets', () => {
     expect(res.status).toBe(200);
     expect(res.body.status.version).toBe('2');
     expectNoSecretValues(res.text);
-    expect((await api.prisma.secret.findUnique({ where: { name: 'updatable' } }))?.data).toEqual({ 'sasl.jaas.config': 'TOP-SECRET-VALUE-1-new' });
+    expect(await storedSecretData(api.prisma, api.keyring, 'updatable')).toEqual({ 'sasl.jaas.config': 'TOP-SECRET-VALUE-1-new' });
   });
 
   it('answers 404 to update or delete a missing secret and 422 for a name that disagrees with the path', async () => {

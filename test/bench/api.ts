@@ -32,6 +32,7 @@ import { createPrismaClient } from '../../src/store/client.js';
 import { EmbeddedPostgres } from '../../src/store/embeddedPostgres.js';
 import { createStore } from '../../src/store/index.js';
 import { migrate, MIGRATIONS_DIR } from '../../src/store/migrate.js';
+import { ephemeralKeyring } from '../support/keyring.js';
 
 const APPS = Number(process.env.BENCH_APPS ?? 20_000);
 const BIG = Number(process.env.BENCH_BIG ?? 0);
@@ -198,7 +199,7 @@ async function memory(pid: number, bare: string): Promise<string> {
 async function serveForBench(databaseUrl: string): Promise<void> {
   const prisma = createPrismaClient(databaseUrl);
   const log = createLogger('warn');
-  const drey = await serve(createApp({ domain: createDomain(createStore(prisma)), log }), { port: 0, host: '127.0.0.1', log });
+  const drey = await serve(createApp({ domain: createDomain(createStore(prisma, { keyring: ephemeralKeyring() })), log }), { port: 0, host: '127.0.0.1', log });
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
   const bare = express();
   bare.get('/bare/:env/applications/:app', async (req, res) => {

@@ -6,9 +6,11 @@ import { serve } from '../../src/api/server.js';
 import { createDomain } from '../../src/domain/index.js';
 import { createLogger } from '../../src/log.js';
 import { createPrismaClient, type PrismaClient } from '../../src/store/client.js';
+import type { Keyring } from '../../src/security/keyring.js';
 import { createStore } from '../../src/store/index.js';
 import { loadContract, loadLaterContract } from './contract.js';
 import { freshDatabase } from './db.js';
+import { ephemeralKeyring } from './keyring.js';
 
 /** A response as tests see it: the parsed body (JSON or YAML) and the raw text. */
 export interface TestResponse {
@@ -34,6 +36,8 @@ export interface TestApi {
   server: Server;
   databaseUrl: string;
   prisma: PrismaClient;
+  /** The master keys its secrets are sealed with. */
+  keyring: Keyring;
   /** Lines drey logged. */
   logs: string[];
   request(method: string, path: string, body?: unknown, options?: RequestOptions): Promise<TestResponse>;
@@ -112,12 +116,13 @@ export function apiClient(url: string): Pick<TestApi, 'request' | 'get' | 'post'
  * Starts the API in-process on its own database, without controllers. Every response is checked
  * against the CMF contract; a response that breaks it fails the request (and so the test).
  */
-export async function startApi(options: { databaseUrl?: string } = {}): Promise<TestApi> {
+export async function startApi(options: { databaseUrl?: string; keyring?: Keyring } = {}): Promise<TestApi> {
   const databaseUrl = options.databaseUrl ?? (await freshDatabase());
   const prisma = createPrismaClient(databaseUrl);
+  const keyring = options.keyring ?? ephemeralKeyring();
   const logs: string[] = [];
   const log = createLogger('debug', (line) => logs.push(line));
-  const app = createApp({ domain: createDomain(createStore(prisma)), log });
+  const app = createApp({ domain: createDomain(createStore(prisma, { keyring })), log });
   const server: Server = await serve(app, { port: 0, host: '127.0.0.1', log });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -125,6 +130,7 @@ export async function startApi(options: { databaseUrl?: string } = {}): Promise<
     server,
     databaseUrl,
     prisma,
+    keyring,
     logs,
     ...apiClient(url),
     async close() {
