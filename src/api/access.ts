@@ -44,7 +44,7 @@ const cmfKind =
   (req: Request): Need => ({ verb, ref: { kind, name: param(req, nameParam) } });
 const cmfCreate =
   (kind: 'FlinkEnvironment' | 'FlinkCatalog' | 'FlinkSecret') =>
-  (req: Request): Need => ({ verb: 'create', ref: { kind, name: bodyField(req, 'metadata', 'name') } });
+  (req: Request): Need => ({ verb: 'create', ref: { kind, name: kind === 'FlinkEnvironment' ? bodyField(req, 'name') : bodyField(req, 'metadata', 'name') } });
 
 /** A mapping may name only a secret its author may see. */
 const mappingWrite =

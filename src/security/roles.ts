@@ -49,9 +49,10 @@ export const CLUSTER_GRANTS: Record<ClusterRole, { cmf: Partial<Record<Kind, Ver
       FlinkEnvironment: [...ALL, 'bind'],
       FlinkCatalog: [...ALL, 'bind'],
       FlinkSecret: [...ALL, 'bind'],
-      ApiToken: ALL,
-      AuditEvent: ['view'],
-      Encryption: ['view', 'update'],
+      ApiToken: [...ALL, 'bind'],
+      // the audit trail is append-only: it can only be read
+      AuditEvent: ['view', 'bind'],
+      Encryption: [...ALL, 'bind'],
     },
     environment: Object.fromEntries(ENVIRONMENT_KINDS.map((k) => [k, [...ALL, 'bind']])),
   },
@@ -62,7 +63,7 @@ export const CLUSTER_GRANTS: Record<ClusterRole, { cmf: Partial<Record<Kind, Ver
   },
   // "UserAdmin: add role bindings Y", nothing else; API tokens are how it hands out machine identities
   UserAdmin: {
-    cmf: { FlinkEnvironment: ['bind'], FlinkCatalog: ['bind'], FlinkSecret: ['bind'], ApiToken: ALL },
+    cmf: { FlinkEnvironment: ['bind'], FlinkCatalog: ['bind'], FlinkSecret: ['bind'], ApiToken: [...ALL, 'bind'], AuditEvent: ['bind'], Encryption: ['bind'] },
     environment: Object.fromEntries(ENVIRONMENT_KINDS.map((k) => [k, ['bind']])),
   },
 };

@@ -1,4 +1,5 @@
 import http, { type Server } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import yaml from 'js-yaml';
 import { createApp } from '../../src/api/app.js';
@@ -29,6 +30,14 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** How a client reaches an https drey, and who it says it is. */
+export interface ClientOptions {
+  /** The CA that signed drey's certificate, and a client certificate with its key (mTLS). */
+  tls?: { ca: string; cert?: string; key?: string };
+  /** Headers on every request, such as `Authorization: Bearer …`. */
+  headers?: Record<string, string>;
+}
+
 /** drey's API on a fresh database, listening on a free port, checked against the contract. */
 export interface TestApi {
   url: string;
@@ -52,9 +61,9 @@ export interface TestApi {
  * One plain HTTP/1.1 exchange. Not fetch: fetch adds `Cache-Control: no-cache` to conditional
  * requests, which would hide drey's 304s.
  */
-function send(url: string, method: string, headers: Record<string, string>, body: string | undefined): Promise<{ status: number; headers: TestResponse['headers']; text: string }> {
+function send(url: string, method: string, headers: Record<string, string>, body: string | undefined, agent?: https.Agent): Promise<{ status: number; headers: TestResponse['headers']; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers }, (res) => {
+    const req = (url.startsWith('https:') ? https : http).request(url, { method, headers, ...(agent ? { agent } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>
@@ -79,11 +88,12 @@ function parse(text: string, contentType: string | null): unknown {
 }
 
 /** A client of drey's API at `url`; every response is checked against the CMF contract. */
-export function apiClient(url: string): Pick<TestApi, 'request' | 'get' | 'post' | 'put' | 'delete'> {
+export function apiClient(url: string, client: ClientOptions = {}): Pick<TestApi, 'request' | 'get' | 'post' | 'put' | 'delete'> {
   const contract = loadContract();
   const laterContract = loadLaterContract();
+  const agent = client.tls ? new https.Agent({ keepAlive: true, ca: client.tls.ca, ...(client.tls.cert ? { cert: client.tls.cert, key: client.tls.key } : {}) }) : undefined;
   async function request(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<TestResponse> {
-    const headers: Record<string, string> = { ...(opts.acceptYaml ? { accept: 'application/yaml' } : {}), ...opts.headers };
+    const headers: Record<string, string> = { ...(opts.acceptYaml ? { accept: 'application/yaml' } : {}), ...client.headers, ...opts.headers };
     let payload: string | undefined;
     if (typeof body === 'string') {
       payload = body;
@@ -91,7 +101,7 @@ export function apiClient(url: string): Pick<TestApi, 'request' | 'get' | 'post'
       payload = opts.yaml ? yaml.dump(body) : JSON.stringify(body);
       headers['content-type'] ??= opts.yaml ? 'application/yaml' : 'application/json';
     }
-    const res = await send(`${url}${path}`, method, headers, payload);
+    const res = await send(`${url}${path}`, method, headers, payload, agent);
     const text = res.text;
     const parsed = parse(text, res.headers.get('content-type'));
     if (contract) {

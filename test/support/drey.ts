@@ -12,7 +12,7 @@ import { start, type Drey, type StartHooks } from '../../src/main.js';
 import { nextStatus, validateSpec } from '../../src/sim/operator.js';
 import { createPrismaClient, type PrismaClient } from '../../src/store/client.js';
 import { createStore } from '../../src/store/index.js';
-import { apiClient, type TestApi } from './api.js';
+import { apiClient, type ClientOptions, type TestApi } from './api.js';
 import { sharedCrdFile } from './crd.js';
 import { freshDatabase } from './db.js';
 
@@ -32,10 +32,10 @@ export interface TestDrey extends Pick<TestApi, 'request' | 'get' | 'post' | 'pu
 }
 
 /** Settings that make the simulated cluster quick enough for tests. */
-export const FAST = { CMF_SIM_STEP_MS: '25', CMF_RESYNC_MS: '2000', CMF_LEADER_LEASE_MS: '2000', CMF_LOCAL_FLINK: 'off', CMF_LOCAL_KAFKA: 'off' };
+export const FAST = { CMF_SIM_STEP_MS: '25', CMF_RESYNC_MS: '2000', CMF_LEADER_LEASE_MS: '2000', CMF_LOCAL_FLINK: 'off', CMF_LOCAL_KAFKA: 'off', CMF_AUDIT: 'db' };
 
 /** Starts drey as `npm start` does, with the simulated cluster serving the shared 1.15 CRD. */
-export async function startDrey(env: Record<string, string> = {}, hooks: StartHooks = {}): Promise<TestDrey> {
+export async function startDrey(env: Record<string, string> = {}, hooks: StartHooks = {}, client: ClientOptions = {}): Promise<TestDrey> {
   const databaseUrl = await freshDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drey-e2e-'));
   const crd = sharedCrdFile();
@@ -61,7 +61,7 @@ export async function startDrey(env: Record<string, string> = {}, hooks: StartHo
     prisma,
     kube,
     logs,
-    ...apiClient(drey.url),
+    ...apiClient(drey.url, client),
     async stop() {
       await drey.stop();
       await prisma.$disconnect();
