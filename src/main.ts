@@ -293,6 +293,9 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
       : {}),
   };
   const security = await appSecurity(config, store, log);
+  // after a key rotation (a new first key), secrets sealed under older keys are rewrapped in the background
+  const sealed = await parts.encryption!.status();
+  if (sealed.plaintext > 0 || sealed.keys.some((k) => k.id !== sealed.primaryKey && k.secrets > 0)) parts.encryption!.startRewrap();
   const controllers = new ControllerManager({ store, deployments, databaseUrl, log, engine, locateCluster, resyncMs: config.resyncMs });
   const identity = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const leader = new LeaderElection({

@@ -1,8 +1,9 @@
-import { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import type { Domain } from '../domain/index.js';
 import { parsePhase } from '../domain/statements.js';
 import { NAMED_SORT_FIELDS, SEQUENCE_SORT_FIELDS } from '../domain/paging.js';
-import { ACCESS, type Access } from './access.js';
+import type { JsonObject } from '../domain/objects.js';
+import { ACCESS, principalOf, type Access } from './access.js';
 import { objectBody, readBody } from './body.js';
 import { methodNotAllowed } from './errors.js';
 import { pageRequest, queryParam } from './paging.js';
@@ -10,6 +11,20 @@ import { param } from './params.js';
 import { reply, replyEmpty } from './reply.js';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
+
+/**
+ * A secret's or catalog's body (or a list of them) naming only the environments the caller may see
+ * in `status.environments` and `status.environmentsWithAccess`: the others' names are not its to know.
+ */
+function withVisibleEnvironments(body: JsonObject, visible: (name: string) => boolean): JsonObject {
+  if (Array.isArray(body.items)) return { ...body, items: body.items.map((item) => withVisibleEnvironments(item as JsonObject, visible)) };
+  const status = body.status;
+  if (status === null || typeof status !== 'object' || Array.isArray(status)) return body;
+  const filtered = Object.fromEntries(
+    Object.entries(status).map(([key, value]) => [key, (key === 'environments' || key === 'environmentsWithAccess') && Array.isArray(value) ? value.filter((n) => typeof n === 'string' && visible(n)) : value]),
+  );
+  return { ...body, status: filtered };
+}
 
 /** Makes the middleware that enforces a route's access; absent where everyone may do everything. */
 export type Guard = (access: Access) => RequestHandler;
@@ -32,6 +47,7 @@ function register(router: Router, path: string, handlers: Partial<Record<Method,
 export function cmfRoutes(domain: Domain, guard?: Guard): Router {
   const router = Router({ caseSensitive: true, strict: false });
   const route = (path: string, handlers: Partial<Record<Method, RequestHandler>>) => register(router, path, handlers, guard);
+  const scrub = (res: Response, body: JsonObject) => withVisibleEnvironments(body, (name) => domain.authorizer.can(principalOf(res), 'view', { kind: 'FlinkEnvironment', name }));
   const { environments, applications, secrets, secretMappings, computePools, statements, catalogs } = domain;
   const env = '/cmf/api/v1/environments/:envName';
   const app = `${env}/applications/:appName`;
@@ -147,12 +163,12 @@ export function cmfRoutes(domain: Domain, guard?: Guard): Router {
   });
 
   route('/cmf/api/v1/secrets', {
-    get: async (req, res) => reply(req, res, 200, await secrets.list(pageRequest(req, NAMED_SORT_FIELDS))),
-    post: async (req, res) => reply(req, res, 200, await secrets.create(objectBody(req))),
+    get: async (req, res) => reply(req, res, 200, scrub(res, await secrets.list(pageRequest(req, NAMED_SORT_FIELDS)))),
+    post: async (req, res) => reply(req, res, 200, scrub(res, await secrets.create(objectBody(req)))),
   });
   route('/cmf/api/v1/secrets/:secretName', {
-    get: async (req, res) => reply(req, res, 200, await secrets.get(param(req, 'secretName'))),
-    put: async (req, res) => reply(req, res, 200, await secrets.update(param(req, 'secretName'), objectBody(req))),
+    get: async (req, res) => reply(req, res, 200, scrub(res, await secrets.get(param(req, 'secretName')))),
+    put: async (req, res) => reply(req, res, 200, scrub(res, await secrets.update(param(req, 'secretName'), objectBody(req)))),
     delete: async (req, res) => {
       await secrets.delete(param(req, 'secretName'));
       replyEmpty(res, 204);
@@ -160,11 +176,11 @@ export function cmfRoutes(domain: Domain, guard?: Guard): Router {
   });
 
   route('/cmf/api/v1/catalogs/kafka', {
-    get: async (req, res) => reply(req, res, 200, await catalogs.list(pageRequest(req, NAMED_SORT_FIELDS))),
-    post: async (req, res) => reply(req, res, 200, await catalogs.create(objectBody(req))),
+    get: async (req, res) => reply(req, res, 200, scrub(res, await catalogs.list(pageRequest(req, NAMED_SORT_FIELDS)))),
+    post: async (req, res) => reply(req, res, 200, scrub(res, await catalogs.create(objectBody(req)))),
   });
   route('/cmf/api/v1/catalogs/kafka/:catName', {
-    get: async (req, res) => reply(req, res, 200, await catalogs.get(param(req, 'catName'))),
+    get: async (req, res) => reply(req, res, 200, scrub(res, await catalogs.get(param(req, 'catName')))),
     // the contract (2.1) defines no body for this 200
     put: async (req, res) => {
       await catalogs.update(param(req, 'catName'), objectBody(req));
@@ -177,11 +193,11 @@ export function cmfRoutes(domain: Domain, guard?: Guard): Router {
   });
   route('/cmf/api/v1/catalogs/kafka/:catName/databases', {
     get: async (req, res) =>
-      reply(req, res, 200, await catalogs.databases.list(param(req, 'catName'), pageRequest(req, NAMED_SORT_FIELDS))),
-    post: async (req, res) => reply(req, res, 200, await catalogs.databases.create(param(req, 'catName'), objectBody(req))),
+      reply(req, res, 200, scrub(res, await catalogs.databases.list(param(req, 'catName'), pageRequest(req, NAMED_SORT_FIELDS)))),
+    post: async (req, res) => reply(req, res, 200, scrub(res, await catalogs.databases.create(param(req, 'catName'), objectBody(req)))),
   });
   route('/cmf/api/v1/catalogs/kafka/:catName/databases/:dbName', {
-    get: async (req, res) => reply(req, res, 200, await catalogs.databases.get(param(req, 'catName'), param(req, 'dbName'))),
+    get: async (req, res) => reply(req, res, 200, scrub(res, await catalogs.databases.get(param(req, 'catName'), param(req, 'dbName')))),
     // the contract (2.1) defines no body for this 200
     put: async (req, res) => {
       await catalogs.databases.update(param(req, 'catName'), param(req, 'dbName'), objectBody(req));
