@@ -3,6 +3,7 @@ import { Forbidden } from '../domain/errors.js';
 import type { Authorizer } from '../security/authorizer.js';
 import type { Principal } from '../security/principal.js';
 import type { Kind, ResourceRef, Verb } from '../security/resources.js';
+import { bodyValue } from './body.js';
 import { param } from './params.js';
 
 /**
@@ -25,7 +26,7 @@ export type Access = (req: Request) => Need;
 
 /** A name the body gives at `path` (`metadata.name`, `spec.secretName`), if it gives one. */
 function bodyField(req: Request, ...path: string[]): string | undefined {
-  let value: unknown = req.body;
+  let value: unknown = bodyValue(req);
   for (const key of path) value = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
   return typeof value === 'string' && value !== '' ? value : undefined;
 }

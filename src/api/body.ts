@@ -137,6 +137,13 @@ export const readBody: RequestHandler = async (req, _res, next) => {
   next();
 };
 
+/** The parsed body, whatever its shape, or undefined when there is none; `readBody` must have run. */
+export function bodyValue(req: Request): unknown {
+  const body = bodies.get(req);
+  if (!body) throw new Error('bodyValue() needs the readBody middleware first');
+  return body.present ? body.value : undefined;
+}
+
 /** The request's body as a plain object; `readBody` must have run. */
 export function objectBody(req: Request): JsonObject {
   const body = bodies.get(req);

@@ -6,7 +6,8 @@
 import http from 'node:http';
 import yaml from 'js-yaml';
 import { application, computePool, environment, kafkaCatalog, secret, secretMapping, statement } from '../support/fixtures.js';
-import { startApi, type TestApi, type TestResponse } from '../support/api.js';
+import type { TestResponse } from '../support/api.js';
+import { hostileTarget, posture, type HostileTarget, type NoCredential } from '../support/hostileTarget.js';
 import { loadContract } from '../support/contract.js';
 import { storedSecretData } from '../support/keyring.js';
 import { CATALOGS, changedTables, E, ENV, ENVS, NS, SECRET, SECRETS, secretFragments, seedHostileWorld, snapshot } from '../support/hostile.js';
@@ -20,12 +21,12 @@ const TARGET = 'hostile-target';
 /** Marks a field to delete in `withField`. */
 const REMOVE = Symbol('remove');
 
-let api: TestApi;
+let api: HostileTarget;
 let serial = 0;
 const fresh = (prefix: string): string => `${prefix}-${++serial}`;
 
 beforeAll(async () => {
-  api = await startApi();
+  api = await hostileTarget();
   await seedHostileWorld(api);
 });
 afterAll(async () => api.close());
@@ -57,11 +58,11 @@ async function rawRequest(
   path: string,
   options: { headers?: Record<string, string>; chunks: Buffer[]; agent?: http.Agent; timeoutMs?: number },
 ): Promise<TestResponse> {
-  const agent = options.agent ?? new http.Agent({ keepAlive: false });
+  const agent = options.agent ?? api.agent({ keepAlive: false });
   const timeoutMs = options.timeoutMs ?? 15_000;
   try {
     const { status, headers, text } = await new Promise<{ status: number; headers: Headers; text: string }>((resolve, reject) => {
-      const req = http.request(`${api.url}${path}`, { method, agent, headers: options.headers ?? {} }, (res) => {
+      const req = api.httpRequest(`${api.url}${path}`, { method, agent, headers: options.headers ?? {} }, (res) => {
         const parts: Buffer[] = [];
         res.on('data', (c: Buffer) => parts.push(c));
         res.on('end', () => {
@@ -748,9 +749,19 @@ interface Case {
   send: () => Promise<TestResponse>;
 }
 
+/**
+ * Whether hostile body `i` is sent to `ep`: to every endpoint it applies to in the local posture;
+ * with authentication on, to one of them, the endpoints taken in turn. What differs there is the
+ * way in (TLS, the bearer token, authorization reading the body), not what parsing makes of a body.
+ */
+function sends(h: Hostile, i: number, ep: Endpoint): boolean {
+  const eligible = endpoints.filter((e) => h.applies?.(e) ?? true);
+  return posture() === 'local' ? eligible.includes(ep) : eligible[i % eligible.length] === ep;
+}
+
 const bodyTable: Case[] = endpoints.flatMap((ep) => [
   ...bodyCases
-    .filter((h) => h.applies?.(ep) ?? true)
+    .filter((h, i) => sends(h, i, ep))
     .map((h) => ({
       title: `${ep.label}: ${h.title} and stores nothing`,
       ep,
@@ -809,7 +820,7 @@ describe('oversized uploads on a keep-alive connection', () => {
   it.each(endpoints.map((ep) => ({ ep, title: `${ep.label}: after refusing a chunked body over 1 MiB with 413, the same keep-alive connection answers the next request` })))(
     '$title',
     async ({ ep }) => {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const agent = api.agent({ keepAlive: true, maxSockets: 1 });
       try {
         const refused = await rawRequest(ep.method, ep.path, {
           agent,
@@ -869,6 +880,44 @@ describe('hostile calls to start and suspend', () => {
     expect(follow.status).toBe(200);
   });
 });
+
+/** The one answer a request without a valid credential gets, whatever else it carries. */
+const REFUSED: Record<NoCredential, { message: string; challenge: string }> = {
+  none: { message: 'Authentication is required', challenge: 'Bearer realm="drey"' },
+  forged: { message: 'The credentials presented are not valid', challenge: 'Bearer realm="drey", error="invalid_token"' },
+};
+
+if (posture() === 'authenticated') {
+  describe('hostile input without a valid credential', () => {
+    const requests = bodyTable.map((c, i) => ({
+      title: c.title.replace(/ is refused with .*$/, ''),
+      send: c.send,
+      credential: (i % 2 === 0 ? 'none' : 'forged') as NoCredential,
+    }));
+
+    it.each(requests)('$title, with credential $credential, is refused with 401 before its body is read and stores nothing', async ({ send, credential }) => {
+      const before = await snapshot(api.prisma);
+      const res = await api.unauthenticated(credential, send);
+      expect({ status: res.status, body: res.body, challenge: res.headers.get('www-authenticate') }).toEqual({
+        status: 401,
+        body: { errors: [{ message: REFUSED[credential].message }] },
+        challenge: REFUSED[credential].challenge,
+      });
+      expect(secretFragments(res.text)).toEqual([]);
+      expect(changedTables(before, await snapshot(api.prisma))).toEqual([]);
+    });
+
+    it('recorded each refusal in the audit trail, and no secret value or token reached a row or the log', async () => {
+      expect((await api.get('/drey/api/v1/audit-events?limit=1')).status).toBe(200); // stores what is queued
+      const rows = await api.prisma.auditEvent.findMany();
+      expect(rows.filter((r) => r.outcome === 'unauthenticated')).toHaveLength(requests.length);
+      const everything = `${JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}${api.logs.join('')}`;
+      expect(secretFragments(everything)).toEqual([]);
+      // not toContain: a failure would print the token
+      expect(api.credentials.filter((token) => everything.includes(token))).toHaveLength(0);
+    });
+  });
+}
 
 describe('after the hostile requests', () => {
   it('left Object.prototype unpolluted and every secret value out of the log', () => {

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { PrismaClient } from '../../src/store/client.js';
 import type { TestApi } from './api.js';
 import { application, computePool, environment, kafkaCatalog, secret, secretMapping, statement } from './fixtures.js';
@@ -222,17 +223,19 @@ export function parseResponses(raw: Buffer, method: string): Pick<WireAnswer, 'r
 /**
  * Sends `req` on a connection of its own and reads until every response it asks for has come (one
  * per pipelined request), until the server closes the connection, or until `timeoutMs` passes:
- * no pause is taken for the end of an answer, so a busy machine only makes it slower.
+ * no pause is taken for the end of an answer, so a busy machine only makes it slower. With `tls`
+ * the connection is TLS (the same bytes, once the handshake is done).
  */
-export function exchange(port: number, req: WireRequest, timeoutMs = 3_000): Promise<WireAnswer> {
+export function exchange(port: number, req: WireRequest, timeoutMs = 3_000, tls?: ConnectionOptions): Promise<WireAnswer> {
   const expected = 1 + (req.before ? 1 : 0) + (req.after ? 1 : 0);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let failure: string | undefined;
-    const socket = net.connect({ host: '127.0.0.1', port }, () => {
+    const send = () => {
       socket.write(wireBytes(req, `127.0.0.1:${port}`));
       if (req.hangUp) socket.end();
-    });
+    };
+    const socket = tls ? tlsConnect({ ...tls, host: '127.0.0.1', port }, send) : net.connect({ host: '127.0.0.1', port }, send);
     const timer = setTimeout(() => {
       failure = `no answer within ${timeoutMs} ms`;
       socket.destroy();
