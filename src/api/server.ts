@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -56,15 +57,20 @@ function rawAnswer(status: number, message: string): string {
     `Date: ${new Date().toUTCString()}\r\n` +
     'Content-Type: application/json; charset=utf-8\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    `X-Request-Id: ${randomUUID()}\r\n` +
     'Connection: close\r\n\r\n' +
     body
   );
 }
 
-/** Answers a RestError through a response, outside Express (which has not seen the request). */
+/**
+ * Answers a RestError through a response, outside Express (which has not seen the request, or saw
+ * only its head: then the id it gave the request stays).
+ */
 function answer(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify(restError(message));
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
+  const id = res.getHeader('X-Request-Id') ?? randomUUID();
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'X-Request-Id': id, ...headers });
   res.end(body);
 }
 
