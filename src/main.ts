@@ -372,9 +372,10 @@ async function appSecurity(config: Config, store: ReturnType<typeof createStore>
   const { perMinute, burst, failuresPerMinute } = security.rateLimit;
   return {
     authenticators,
-    ...(perMinute > 0 && failuresPerMinute > 0
-      ? { limits: { principal: new RateLimiter(perMinute, burst), failures: new RateLimiter(failuresPerMinute, failuresPerMinute) } }
-      : {}),
+    limits: {
+      ...(perMinute > 0 ? { principal: new RateLimiter(perMinute, burst) } : {}),
+      ...(failuresPerMinute > 0 ? { failures: new RateLimiter(failuresPerMinute, failuresPerMinute) } : {}),
+    },
   };
 }
 

@@ -17,8 +17,8 @@ import { flinkWebUiRoutes, type JobManagerLocator } from './webUi.js';
 /** Who may call the API, and how often; without it, everyone may do everything. */
 export interface AppSecurity {
   authenticators: Authenticators;
-  /** Requests per principal, and failed authentications per source address. */
-  limits?: { principal: RateLimiter; failures: RateLimiter };
+  /** Requests per principal, and failed authentications per source address; each off when absent. */
+  limits?: { principal?: RateLimiter; failures?: RateLimiter };
 }
 
 /** Options of the HTTP application. */
@@ -97,9 +97,9 @@ export function createApp({
   });
   if (parts.audit) app.use(auditRequests(parts.audit.trail));
   if (security) {
-    if (security.limits) app.use(limitFailures(security.limits.failures));
+    if (security.limits?.failures) app.use(limitFailures(security.limits.failures));
     app.use(authenticate(security.authenticators, log));
-    if (security.limits) app.use(limitPrincipals(security.limits.principal));
+    if (security.limits?.principal) app.use(limitPrincipals(security.limits.principal));
   } else {
     app.use((_req, res, next) => {
       res.locals.principal = LOCAL_PRINCIPAL;
