@@ -23,7 +23,10 @@ export interface AccessRule {
   verbs: Verb[];
 }
 
-const EVERY: { pattern: PatternType; name: string } = { pattern: 'LITERAL', name: '*' };
+/** What a check is about: one object by its name, or every object a pattern names. */
+type Target = { name: string } | { pattern: PatternType; name: string };
+
+const EVERY: Target = { pattern: 'LITERAL', name: '*' };
 
 /**
  * Decides who may do what from role bindings held in memory, so that a decision costs no SQL.
@@ -67,12 +70,8 @@ export class Authorizer {
     if (this.isSuperUser(p)) return true;
     const environment = 'environment' in ref ? ref.environment : undefined;
     const scope = scopeOf(ref.kind, environment);
-    const target = ref.name === undefined ? EVERY : { pattern: 'LITERAL' as const, name: ref.name };
-    return this.bindingsOf(p).some(
-      (b) =>
-        (verb === 'view' && ref.kind === 'FlinkEnvironment' && ref.name !== undefined && b.scope === `env:${ref.name}`) ||
-        grants(b, scope, ref.kind, verb, target),
-    );
+    const target: Target = ref.name === undefined ? EVERY : { name: ref.name };
+    return this.bindingsOf(p).some((b) => grants(b, scope, ref.kind, verb, target));
   }
 
   /** Whether `p` may `verb` at least some objects of a kind in a scope. */
@@ -109,16 +108,15 @@ export class Authorizer {
   mayGrant(p: Pick<Principal, 'user' | 'groups'>, binding: RoleBinding): boolean {
     if (this.isSuperUser(p)) return true;
     const held = this.bindingsOf(p);
-    const holds = (kind: Kind, verb: Verb, target: { pattern: PatternType; name: string }) =>
-      held.some((b) => grants(b, binding.scope, kind, verb, target));
+    const holds = (kind: Kind, verb: Verb, target: Target) => held.some((b) => grants(b, binding.scope, kind, verb, target));
     if (binding.resource) {
       const { kind } = binding.resource;
       if (!holds(kind, 'bind', binding.resource)) return false;
       return resourceGrants(binding.role, kind).every((verb) => holds(kind, verb, binding.resource!));
     }
     if (!isClusterRole(binding.role)) return false;
-    const mayBind = held.some((b) => b.scope === binding.scope && Object.values(clusterGrants(b.role, b.scope)).some((verbs) => verbs.includes('bind')));
-    if (!mayBind) return false;
+    // binding a role to a whole scope needs bind on every kind there
+    if (!Object.keys(clusterGrants('SystemAdmin', binding.scope)).every((kind) => holds(kind as Kind, 'bind', EVERY))) return false;
     return Object.entries(clusterGrants(binding.role, binding.scope)).every(([kind, verbs]) => verbs.every((verb) => holds(kind as Kind, verb, EVERY)));
   }
 
@@ -148,12 +146,16 @@ export class Authorizer {
   }
 }
 
-/** Whether one binding grants `verb` on every object `target` names, of `kind` in `scope`. */
-function grants(b: RoleBinding, scope: Scope, kind: Kind, verb: Verb, target: { pattern: PatternType; name: string }): boolean {
+/**
+ * Whether one binding grants `verb` on every object `target` names, of `kind` in `scope`. A binding
+ * in an environment also lets its holder see that environment.
+ */
+function grants(b: RoleBinding, scope: Scope, kind: Kind, verb: Verb, target: Target): boolean {
+  if (verb === 'view' && kind === 'FlinkEnvironment' && b.scope === `env:${target.name}` && !('pattern' in target && (target.pattern === 'PREFIXED' || target.name === '*'))) {
+    return true;
+  }
   if (b.scope !== scope) return false;
   if (!b.resource) return (clusterGrants(b.role, scope)[kind] ?? []).includes(verb);
   if (b.resource.kind !== kind || !resourceGrants(b.role, kind).includes(verb)) return false;
-  return target.pattern === 'LITERAL' && target.name !== '*'
-    ? patternMatches(b.resource.pattern, b.resource.name, target.name)
-    : patternCovers(b.resource, target);
+  return 'pattern' in target ? patternCovers(b.resource, target) : patternMatches(b.resource.pattern, b.resource.name, target.name);
 }

@@ -12,7 +12,8 @@
  */
 import https from 'node:https';
 import { ACCESS, ACCESS_DREY, WEB_UI } from '../../src/api/access.js';
-import { ENVIRONMENT_KINDS, type EnvironmentKind, type Kind, type ResourceRef, type Verb } from '../../src/security/resources.js';
+import { subjectsOf } from '../../src/security/principal.js';
+import { CMF_KINDS, ENVIRONMENT_KINDS, type EnvironmentKind, type Kind, type ResourceRef, type Verb } from '../../src/security/resources.js';
 import { apiClient, type TestResponse } from '../support/api.js';
 import { API_VERSION, application, computePool, secret, secretMapping, statement } from '../support/fixtures.js';
 import { issue } from '../support/pki.js';
@@ -139,9 +140,9 @@ function mayList(p: ModelPrincipal, kind: Kind, scope: Scope): boolean {
 function maySomeBind(p: ModelPrincipal): boolean {
   if (p.superUser) return true;
   return BINDINGS.some((b) => {
-    if (!['User:' + p.user, ...p.groups.map((g) => `Group:${g}`)].includes(b.subject)) return false;
+    if (!subjectsOf(p).includes(b.subject)) return false;
     const environment = b.scope === 'cmf' ? undefined : b.scope.slice(4);
-    const kinds: Kind[] = b.resource ? [b.resource.kind] : environment ? [...ENVIRONMENT_KINDS] : ['FlinkEnvironment', 'FlinkCatalog', 'FlinkSecret', 'RoleBinding', 'ApiToken', 'AuditEvent', 'Encryption'];
+    const kinds: readonly Kind[] = b.resource ? [b.resource.kind] : environment ? ENVIRONMENT_KINDS : CMF_KINDS;
     const name = b.resource ? (b.resource.pattern === 'PREFIXED' ? `${b.resource.name}x` : b.resource.name) : 'x';
     return kinds.some((kind) => can(BINDINGS, p, 'bind', (environment === undefined ? { kind, name } : { kind, environment, name }) as ResourceRef));
   });
@@ -293,81 +294,81 @@ const ENV_KINDS: Record<
 const poolOf = (env: string) => (env === 'env-b' ? SEEDED['env-b'].pool : SEEDED['env-a'].pool);
 const secretOf = (env: string) => (env === 'env-b' ? SEEDED['env-b'].secret : SEEDED['env-a'].secret);
 
-/**
- * The target of a DELETE: the seeded object where the model refuses to delete it (so a refusal is
- * tried on something real), else a fresh one the bootstrap user makes first.
- */
-function deletion(
-  p: ModelPrincipal | undefined,
-  seededNeed: Need,
-  seeded: string,
-  make: () => { name: string; need: Need; setup: Case['setup'] },
-): { name: string; need: Need; setup?: Case['setup'] } {
-  return p && allowed(p, seededNeed) ? make() : { name: seeded, need: seededNeed };
+/** Where one request goes, what it sends and what it needs. */
+interface Target {
+  path: string;
+  /** The name an existing and a missing target differ in. */
+  name: string;
+  need: Need;
+  body?: unknown;
+  setup?: Case['setup'];
+  check?: Case['check'];
 }
+
+const methodOf = (route: string) => route.slice(0, route.indexOf(' ')) as Method;
 
 /** Every case a principal meets in a column. */
 function casesFor(column: Column, p: ModelPrincipal | undefined): Case[] {
   const cases: Case[] = [];
-  const add = (c: Case) => cases.push(c);
-  const pairOf = (route: string, env = '') => `${route} ${env}`;
+  /** A request without a missing twin (a list, a question, a whole kind). */
+  const single = (route: string, path: string, need: Need, success: number, extra: Partial<Case> = {}) =>
+    void cases.push({ route, method: methodOf(route), path, existing: true, need, success, ...extra });
+  /** The same request at an existing target and at a missing one, `at` telling targets of one route apart. */
+  const twins = (route: string, at: string, existing: Target, missing: Target, success: number, extra: Partial<Case> = {}) => {
+    for (const [target, found] of [[existing, true], [missing, false]] as const) {
+      cases.push({ route, method: methodOf(route), existing: found, pair: `${route} ${at}`, success, ...extra, ...target });
+    }
+  };
+  /**
+   * The target of a DELETE: the seeded object where the model refuses to delete it (so a refusal is
+   * tried on something real), else a fresh one the bootstrap user makes first.
+   */
+  const deletion = (seeded: Target, make: (name: string) => Target, prefix: string): Target =>
+    p && allowed(p, seeded.need) ? make(fresh(prefix, column)) : seeded;
 
   // environments
-  {
-    const route = `GET ${CMF}/environments`;
-    add({ route, method: 'GET', path: `${CMF}/environments?size=1000`, existing: true, need: { list: 'FlinkEnvironment', scope: 'cmf' }, success: 200, ...listed(`${CMF}/environments?size=1000`, 'FlinkEnvironment', 'cmf') });
-    const post = `POST ${CMF}/environments`;
-    const made = fresh('env', column);
-    add({ route: post, method: 'POST', path: `${CMF}/environments`, body: { name: 'env-a', kubernetesNamespace: 'ns-a' }, existing: true, pair: post, name: 'env-a', need: { verb: 'create', ref: { kind: 'FlinkEnvironment', name: 'env-a' } }, success: 201 });
-    add({ route: post, method: 'POST', path: `${CMF}/environments`, body: { name: made, kubernetesNamespace: `ns-${made}` }, existing: false, pair: post, name: made, need: { verb: 'create', ref: { kind: 'FlinkEnvironment', name: made } }, success: 201, whenMissing: 201 });
-    const item = `${CMF}/environments/:envName`;
-    for (const env of ENVS) {
-      add({ route: `GET ${item}`, method: 'GET', path: envPath(env), existing: true, pair: pairOf(`GET ${item}`, env), name: env, need: { verb: 'view', ref: { kind: 'FlinkEnvironment', name: env } }, success: 200 });
-      add({ route: `GET ${item}`, method: 'GET', path: envPath(MISSING_ENV), existing: false, pair: pairOf(`GET ${item}`, env), name: MISSING_ENV, need: { verb: 'view', ref: { kind: 'FlinkEnvironment', name: MISSING_ENV } }, success: 200 });
-    }
-    const del = (name: string): Need => ({ verb: 'delete', ref: { kind: 'FlinkEnvironment', name } });
-    const target = deletion(p, del('env-b'), 'env-b', () => {
-      const name = fresh('env', column);
-      return { name, need: del(name), setup: async () => void (await ok(boot.post(`${CMF}/environments`, { name, kubernetesNamespace: `ns-${name}` }), name)) };
-    });
-    add({ route: `DELETE ${item}`, method: 'DELETE', path: envPath(target.name), existing: true, pair: `DELETE ${item}`, name: target.name, need: target.need, setup: target.setup, success: 200 });
-    add({ route: `DELETE ${item}`, method: 'DELETE', path: envPath(MISSING_ENV), existing: false, pair: `DELETE ${item}`, name: MISSING_ENV, need: del(MISSING_ENV), success: 200 });
-  }
+  const environments = `${CMF}/environments`;
+  const onEnv = (verb: Verb, name: string): Need => ({ verb, ref: { kind: 'FlinkEnvironment', name } });
+  const envBody = (name: string) => ({ name, kubernetesNamespace: `ns-${name}` });
+  single(`GET ${environments}`, `${environments}?size=1000`, { list: 'FlinkEnvironment', scope: 'cmf' }, 200, listed(`${environments}?size=1000`, 'FlinkEnvironment', 'cmf'));
+  // posting an existing environment updates it
+  const newEnv = fresh('env', column);
+  twins(
+    `POST ${environments}`,
+    '',
+    { path: environments, name: 'env-a', body: envBody('env-a'), need: onEnv('create', 'env-a') },
+    { path: environments, name: newEnv, body: envBody(newEnv), need: onEnv('create', newEnv) },
+    201,
+    { whenMissing: 201 },
+  );
+  const environment = `${environments}/:envName`;
+  const envTarget = (verb: Verb, name: string): Target => ({ path: envPath(name), name, need: onEnv(verb, name) });
+  for (const env of ENVS) twins(`GET ${environment}`, env, envTarget('view', env), envTarget('view', MISSING_ENV), 200);
+  const envGone = deletion(envTarget('delete', 'env-b'), (name) => ({ ...envTarget('delete', name), setup: async () => void (await ok(boot.post(environments, envBody(name)), name)) }), 'env');
+  twins(`DELETE ${environment}`, '', envGone, envTarget('delete', MISSING_ENV), 200);
 
   // the kinds that live in an environment
   for (const [kind, k] of Object.entries(ENV_KINDS) as [EnvironmentKind, (typeof ENV_KINDS)[EnvironmentKind]][]) {
     const collection = `${CMF}/environments/:envName/${k.segment}`;
     const item = `${collection}/:${k.param}`;
-    const ref = (env: string, name: string): ResourceRef => ({ kind, environment: env, name });
     const missing = `${k.prefix}-missing`;
     for (const env of ENVS) {
       const base = `${envPath(env)}/${k.segment}`;
-      const list = `${base}?size=1000`;
-      add({ route: `GET ${collection}`, method: 'GET', path: list, existing: true, pair: pairOf(`GET ${collection}`, env), name: env, need: { list: kind, scope: `env:${env}` }, success: 200, ...listed(list, kind, `env:${env}`) });
-      add({ route: `GET ${collection}`, method: 'GET', path: `${envPath(MISSING_ENV)}/${k.segment}`, existing: false, pair: pairOf(`GET ${collection}`, env), name: MISSING_ENV, need: { list: kind, scope: `env:${MISSING_ENV}` }, success: 200 });
-
-      const create = (name: string): Need => ({ verb: 'create', ref: ref(env, name), ...(k.refs ? { refs: k.refs(env) } : {}) });
-      const made = fresh(k.prefix, column);
-      add({ route: `POST ${collection}`, method: 'POST', path: base, body: k.body(env, k.seeded(env)), existing: true, pair: pairOf(`POST ${collection}`, env), name: k.seeded(env), need: create(k.seeded(env)), success: k.again });
-      add({ route: `POST ${collection}`, method: 'POST', path: base, body: k.body(env, made), existing: false, pair: pairOf(`POST ${collection}`, env), name: made, need: create(made), success: k.again, whenMissing: k.created });
-
-      const get = (name: string): Need => ({ verb: 'view', ref: ref(env, name) });
-      add({ route: `GET ${item}`, method: 'GET', path: `${base}/${k.seeded(env)}`, existing: true, pair: pairOf(`GET ${item}`, env), name: k.seeded(env), need: get(k.seeded(env)), success: 200 });
-      add({ route: `GET ${item}`, method: 'GET', path: `${base}/${missing}`, existing: false, pair: pairOf(`GET ${item}`, env), name: missing, need: get(missing), success: 200 });
-
+      const on = (verb: Verb, name: string, refs?: { verb: Verb; ref: ResourceRef }[]): Need => ({ verb, ref: { kind, environment: env, name }, ...(refs ? { refs } : {}) });
+      const at = (verb: Verb, name: string, refs?: { verb: Verb; ref: ResourceRef }[]): Target => ({ path: `${base}/${name}`, name, need: on(verb, name, refs) });
+      const list = (name: string): Target => ({ path: `${envPath(name)}/${k.segment}?size=1000`, name, need: { list: kind, scope: `env:${name}` } });
+      const listOf = list(env);
+      twins(`GET ${collection}`, env, listOf, list(MISSING_ENV), 200, listed(listOf.path, kind, `env:${env}`));
+      const create = (name: string): Target => ({ path: base, name, body: k.body(env, name), need: on('create', name, k.refs?.(env)) });
+      twins(`POST ${collection}`, env, create(k.seeded(env)), create(fresh(k.prefix, column)), k.again, { whenMissing: k.created });
+      twins(`GET ${item}`, env, at('view', k.seeded(env)), at('view', missing), 200);
       if (k.put) {
-        const put = (name: string): Need => ({ verb: 'update', ref: ref(env, name), ...(kind === 'FlinkSecretMapping' && k.refs ? { refs: k.refs(env) } : {}) });
-        add({ route: `PUT ${item}`, method: 'PUT', path: `${base}/${k.seeded(env)}`, body: k.body(env, k.seeded(env)), existing: true, pair: pairOf(`PUT ${item}`, env), name: k.seeded(env), need: put(k.seeded(env)), success: 200 });
-        add({ route: `PUT ${item}`, method: 'PUT', path: `${base}/${missing}`, body: k.body(env, missing), existing: false, pair: pairOf(`PUT ${item}`, env), name: missing, need: put(missing), success: 200 });
+        // a mapping may name only a secret its author may see; a statement's pool cannot change
+        const put = (name: string): Target => ({ ...at('update', name, kind === 'FlinkSecretMapping' ? k.refs?.(env) : undefined), body: k.body(env, name) });
+        twins(`PUT ${item}`, env, put(k.seeded(env)), put(missing), 200);
       }
-
-      const del = (name: string): Need => ({ verb: 'delete', ref: ref(env, name) });
-      const target = deletion(p, del(k.seeded(env)), k.seeded(env), () => {
-        const name = fresh(k.prefix, column);
-        return { name, need: del(name), setup: async () => void (await ok(boot.post(base, k.body(env, name)), `${base}/${name}`)) };
-      });
-      add({ route: `DELETE ${item}`, method: 'DELETE', path: `${base}/${target.name}`, existing: true, pair: pairOf(`DELETE ${item}`, env), name: target.name, need: target.need, setup: target.setup, success: k.deleted });
-      add({ route: `DELETE ${item}`, method: 'DELETE', path: `${base}/${missing}`, existing: false, pair: pairOf(`DELETE ${item}`, env), name: missing, need: del(missing), success: k.deleted });
+      const gone = deletion(at('delete', k.seeded(env)), (name) => ({ ...at('delete', name), setup: async () => void (await ok(boot.post(base, k.body(env, name)), name)) }), k.prefix);
+      twins(`DELETE ${item}`, env, gone, at('delete', missing), k.deleted);
     }
   }
 
@@ -375,167 +376,111 @@ function casesFor(column: Column, p: ModelPrincipal | undefined): Case[] {
   const APP = `${CMF}/environments/:envName/applications/:appName`;
   const STMT = `${CMF}/environments/:envName/statements/:stmtName`;
   for (const env of ENVS) {
-    const app = (name: string) => `${envPath(env)}/applications/${name}`;
-    const onApp = (verb: Verb, name: string): Need => ({ verb, ref: { kind: 'FlinkApplication', environment: env, name } });
-    const appRows: [Method, string, string, Verb, number, boolean?][] = [
-      ['POST', `${APP}/suspend`, '/suspend', 'update', 200],
-      ['POST', `${APP}/start`, '/start', 'update', 200],
-      ['GET', `${APP}/instances`, '/instances', 'view', 200],
-      ['GET', `${APP}/instances/:instName`, `/instances/{instance-${env}}`, 'view', 200],
-      // the simulated cluster runs no JobManager: an allowed request reaches the proxy, which answers 503
-      ['GET', WEB_UI, '/flink-web-ui/overview', 'view', 503, true],
-      ['POST', WEB_UI, '/flink-web-ui/jobs/j1/savepoints', 'update', 503, true],
+    const onApp = (verb: Verb, rest: string, base = `${envPath(env)}/applications`) => (name: string): Target => ({
+      path: `${base}/${name}${rest}`,
+      name,
+      need: { verb, ref: { kind: 'FlinkApplication', environment: env, name } },
+    });
+    const appRoutes: [string, Verb, string, number][] = [
+      [`POST ${APP}/suspend`, 'update', '/suspend', 200],
+      [`POST ${APP}/start`, 'update', '/start', 200],
+      [`GET ${APP}/instances`, 'view', '/instances', 200],
+      [`GET ${APP}/instances/:instName`, 'view', `/instances/{instance-${env}}`, 200],
     ];
-    for (const [method, route, rest, verb, success, raw] of appRows) {
-      const key = `${method} ${route}`;
-      add({ route: key, method, path: app(SEEDED[env].app) + rest, raw, existing: true, pair: pairOf(key, env), name: SEEDED[env].app, need: onApp(verb, SEEDED[env].app), success });
-      add({ route: key, method, path: app('app-missing') + rest, raw, existing: false, pair: pairOf(key, env), name: 'app-missing', need: onApp(verb, 'app-missing'), success });
-    }
-    const jars = `POST ${WEB_UI}/jars/upload`;
-    add({ route: jars, method: 'POST', path: `${app(SEEDED[env].app)}/flink-web-ui/jars/upload`, raw: true, existing: true, pair: pairOf(jars, env), name: SEEDED[env].app, need: { superUser: true }, success: 503 });
-    add({ route: jars, method: 'POST', path: `${app('app-missing')}/flink-web-ui/jars/upload`, raw: true, existing: false, pair: pairOf(jars, env), name: 'app-missing', need: { superUser: true }, success: 503 });
-    const events = `GET /cmf/api/v1alpha1/environments/:envName/applications/:appName/events`;
-    for (const [name, existing] of [[SEEDED[env].app, true], ['app-missing', false]] as const) {
-      add({ route: events, method: 'GET', path: `/cmf/api/v1alpha1/environments/${env}/applications/${name}/events`, existing, pair: pairOf(events, env), name, need: onApp('view', name), success: 200 });
-    }
+    for (const [route, verb, rest, success] of appRoutes) twins(route, env, onApp(verb, rest)(SEEDED[env].app), onApp(verb, rest)('app-missing'), success);
+    const events = onApp('view', '/events', `/cmf/api/v1alpha1/environments/${env}/applications`);
+    twins(`GET /cmf/api/v1alpha1/environments/:envName/applications/:appName/events`, env, events(SEEDED[env].app), events('app-missing'), 200);
+    // the simulated cluster runs no JobManager: an allowed request reaches the proxy, which answers 503
+    const ui = (verb: Verb, rest: string) => onApp(verb, `/flink-web-ui${rest}`);
+    twins(`GET ${WEB_UI}`, env, ui('view', '/overview')(SEEDED[env].app), ui('view', '/overview')('app-missing'), 503, { raw: true });
+    twins(`POST ${WEB_UI}`, env, ui('update', '/jobs/j1/savepoints')(SEEDED[env].app), ui('update', '/jobs/j1/savepoints')('app-missing'), 503, { raw: true });
+    const jars = (name: string): Target => ({ ...ui('update', '/jars/upload')(name), need: { superUser: true } });
+    twins(`POST ${WEB_UI}/jars/upload`, env, jars(SEEDED[env].app), jars('app-missing'), 503, { raw: true });
     // statement results and exceptions need edit rights, as in CMF
     for (const rest of ['results', 'exceptions']) {
-      const key = `GET ${STMT}/${rest}`;
-      for (const [name, existing] of [[SEEDED[env].statement, true], ['st-missing', false]] as const) {
-        add({ route: key, method: 'GET', path: `${envPath(env)}/statements/${name}/${rest}`, existing, pair: pairOf(key, env), name, need: { verb: 'update', ref: { kind: 'FlinkStatement', environment: env, name } }, success: 200 });
-      }
+      const of = (name: string): Target => ({ path: `${envPath(env)}/statements/${name}/${rest}`, name, need: { verb: 'update', ref: { kind: 'FlinkStatement', environment: env, name } } });
+      twins(`GET ${STMT}/${rest}`, env, of(SEEDED[env].statement), of('st-missing'), 200);
     }
   }
 
   // secrets and catalogs, at the scope of the whole installation
   const cmfKinds = [
-    { kind: 'FlinkSecret' as const, base: `${CMF}/secrets`, param: 'secretName', prefix: 'sec', seeded: SEEDED['env-a'].secret, body: (n: string) => secret(n, { k: 'v' }), created: 200, put: 200, deleted: 204 },
-    { kind: 'FlinkCatalog' as const, base: CATALOGS, param: 'catName', prefix: 'cat', seeded: CATALOG, body: catalog, created: 200, put: 200, deleted: 204 },
+    { kind: 'FlinkSecret' as const, base: `${CMF}/secrets`, param: 'secretName', prefix: 'sec', seeded: SEEDED['env-a'].secret, body: (n: string) => secret(n, { k: 'v' }) },
+    { kind: 'FlinkCatalog' as const, base: CATALOGS, param: 'catName', prefix: 'cat', seeded: CATALOG, body: catalog },
   ];
   for (const k of cmfKinds) {
     const item = `${k.base}/:${k.param}`;
-    const on = (verb: Verb, name: string): Need => ({ verb, ref: { kind: k.kind, name } });
     const missing = `${k.prefix}-missing`;
-    add({ route: `GET ${k.base}`, method: 'GET', path: `${k.base}?size=1000`, existing: true, need: { list: k.kind, scope: 'cmf' }, success: 200, ...listed(`${k.base}?size=1000`, k.kind, 'cmf') });
-    const made = fresh(k.prefix, column);
-    add({ route: `POST ${k.base}`, method: 'POST', path: k.base, body: k.body(k.seeded), existing: true, pair: `POST ${k.base}`, name: k.seeded, need: on('create', k.seeded), success: 409 });
-    add({ route: `POST ${k.base}`, method: 'POST', path: k.base, body: k.body(made), existing: false, pair: `POST ${k.base}`, name: made, need: on('create', made), success: 409, whenMissing: k.created });
-    for (const [method, verb, success] of [['GET', 'view', 200], ['PUT', 'update', k.put]] as const) {
-      add({ route: `${method} ${item}`, method, path: `${k.base}/${k.seeded}`, body: method === 'PUT' ? k.body(k.seeded) : undefined, existing: true, pair: `${method} ${item}`, name: k.seeded, need: on(verb, k.seeded), success });
-      add({ route: `${method} ${item}`, method, path: `${k.base}/${missing}`, body: method === 'PUT' ? k.body(missing) : undefined, existing: false, pair: `${method} ${item}`, name: missing, need: on(verb, missing), success });
-    }
-    const target = deletion(p, on('delete', k.seeded), k.seeded, () => {
-      const name = fresh(k.prefix, column);
-      return { name, need: on('delete', name), setup: async () => void (await ok(boot.post(k.base, k.body(name)), name)) };
-    });
-    add({ route: `DELETE ${item}`, method: 'DELETE', path: `${k.base}/${target.name}`, existing: true, pair: `DELETE ${item}`, name: target.name, need: target.need, setup: target.setup, success: k.deleted });
-    add({ route: `DELETE ${item}`, method: 'DELETE', path: `${k.base}/${missing}`, existing: false, pair: `DELETE ${item}`, name: missing, need: on('delete', missing), success: k.deleted });
+    const at = (verb: Verb, name: string, body?: unknown): Target => ({ path: `${k.base}/${name}`, name, body, need: { verb, ref: { kind: k.kind, name } } });
+    single(`GET ${k.base}`, `${k.base}?size=1000`, { list: k.kind, scope: 'cmf' }, 200, listed(`${k.base}?size=1000`, k.kind, 'cmf'));
+    const create = (name: string): Target => ({ ...at('create', name, k.body(name)), path: k.base });
+    twins(`POST ${k.base}`, '', create(k.seeded), create(fresh(k.prefix, column)), 409, { whenMissing: 200 });
+    twins(`GET ${item}`, '', at('view', k.seeded), at('view', missing), 200);
+    twins(`PUT ${item}`, '', at('update', k.seeded, k.body(k.seeded)), at('update', missing, k.body(missing)), 200);
+    const gone = deletion(at('delete', k.seeded), (name) => ({ ...at('delete', name), setup: async () => void (await ok(boot.post(k.base, k.body(name)), name)) }), k.prefix);
+    twins(`DELETE ${item}`, '', gone, at('delete', missing), 204);
   }
 
   // a catalog's databases are parts of the catalog: reading them needs view on it, changing them update
   {
     const dbs = `${CATALOGS}/:catName/databases`;
     const item = `${dbs}/:dbName`;
-    const on = (verb: Verb, name = CATALOG): Need => ({ verb, ref: { kind: 'FlinkCatalog', name } });
     const base = `${CATALOGS}/${CATALOG}/databases`;
-    add({ route: `GET ${dbs}`, method: 'GET', path: base, existing: true, pair: `GET ${dbs}`, name: CATALOG, need: on('view'), success: 200 });
-    add({ route: `GET ${dbs}`, method: 'GET', path: `${CATALOGS}/cat-missing/databases`, existing: false, pair: `GET ${dbs}`, name: 'cat-missing', need: on('view', 'cat-missing'), success: 200 });
-    const made = fresh('db', column);
-    add({ route: `POST ${dbs}`, method: 'POST', path: base, body: database(DATABASE), existing: true, pair: `POST ${dbs}`, name: DATABASE, need: on('update'), success: 409 });
-    add({ route: `POST ${dbs}`, method: 'POST', path: base, body: database(made), existing: false, pair: `POST ${dbs}`, name: made, need: on('update'), success: 409, whenMissing: 200 });
-    for (const [method, verb] of [['GET', 'view'], ['PUT', 'update']] as const) {
-      add({ route: `${method} ${item}`, method, path: `${base}/${DATABASE}`, body: method === 'PUT' ? database(DATABASE) : undefined, existing: true, pair: `${method} ${item}`, name: DATABASE, need: on(verb), success: 200 });
-      add({ route: `${method} ${item}`, method, path: `${base}/db-missing`, body: method === 'PUT' ? database('db-missing') : undefined, existing: false, pair: `${method} ${item}`, name: 'db-missing', need: on(verb), success: 200 });
-    }
-    const target = deletion(p, on('update'), DATABASE, () => {
-      const name = fresh('db', column);
-      return { name, need: on('update'), setup: async () => void (await ok(boot.post(base, database(name)), name)) };
-    });
-    add({ route: `DELETE ${item}`, method: 'DELETE', path: `${base}/${target.name}`, existing: true, pair: `DELETE ${item}`, name: target.name, need: target.need, setup: target.setup, success: 204 });
-    add({ route: `DELETE ${item}`, method: 'DELETE', path: `${base}/db-missing`, existing: false, pair: `DELETE ${item}`, name: 'db-missing', need: on('update'), success: 204 });
+    const on = (verb: Verb, cat = CATALOG): Need => ({ verb, ref: { kind: 'FlinkCatalog', name: cat } });
+    const at = (verb: Verb, name: string, body?: unknown): Target => ({ path: `${base}/${name}`, name, body, need: on(verb) });
+    twins(`GET ${dbs}`, '', { path: base, name: CATALOG, need: on('view') }, { path: `${CATALOGS}/cat-missing/databases`, name: 'cat-missing', need: on('view', 'cat-missing') }, 200);
+    const create = (name: string): Target => ({ path: base, name, body: database(name), need: on('update') });
+    twins(`POST ${dbs}`, '', create(DATABASE), create(fresh('db', column)), 409, { whenMissing: 200 });
+    twins(`GET ${item}`, '', at('view', DATABASE), at('view', 'db-missing'), 200);
+    twins(`PUT ${item}`, '', at('update', DATABASE, database(DATABASE)), at('update', 'db-missing', database('db-missing')), 200);
+    const gone = deletion(at('update', DATABASE), (name) => ({ ...at('update', name), setup: async () => void (await ok(boot.post(base, database(name)), name)) }), 'db');
+    twins(`DELETE ${item}`, '', gone, at('update', 'db-missing'), 204);
   }
 
   // drey's own routes
-  add({
-    route: `GET ${DREY}/whoami`,
-    method: 'GET',
-    path: `${DREY}/whoami`,
-    existing: true,
-    need: { anyone: true },
-    success: 200,
-    check: (res, q) => expect(res.body).toMatchObject({ user: q.user, groups: q.groups, authenticator: column, superUser: q.superUser }),
-  });
-  add({ route: `GET ${DREY}/access-rules`, method: 'GET', path: `${DREY}/access-rules`, existing: true, need: { anyone: true }, success: 200, check: (res, q) => expect(res.body.superUser).toBe(q.superUser) });
+  const check = (fn: Case['check']) => ({ check: fn });
+  const me = (res: TestResponse, q: ModelPrincipal) => expect(res.body).toMatchObject({ user: q.user, groups: q.groups, authenticator: column, superUser: q.superUser });
+  single(`GET ${DREY}/whoami`, `${DREY}/whoami`, { anyone: true }, 200, check(me));
+  single(`GET ${DREY}/access-rules`, `${DREY}/access-rules`, { anyone: true }, 200, check((res, q) => expect(res.body.superUser).toBe(q.superUser)));
   const reviews = `POST ${DREY}/access-reviews`;
+  const dr: ModelPrincipal = { user: 'dr', groups: [] };
   for (const env of ENVS) {
-    for (const [name, existing] of [[SEEDED[env].app, true], ['app-missing', false]] as const) {
-      const ref: ResourceRef = { kind: 'FlinkApplication', environment: env, name };
-      const resource = { kind: ref.kind, environment: env, name };
-      // about oneself: anyone may ask, and the answer is the model's
-      add({ route: reviews, method: 'POST', path: `${DREY}/access-reviews`, body: { verb: 'update', resource }, existing, need: { anyone: true }, success: 200, whenMissing: 200, check: (res, q) => expect(res.body.allowed).toBe(can(BINDINGS, q, 'update', ref)) });
-      // about someone else (dr): only who may bind it
-      const dr: ModelPrincipal = { user: 'dr', groups: [] };
-      add({
-        route: reviews,
-        method: 'POST',
-        path: `${DREY}/access-reviews`,
-        body: { user: 'dr', verb: 'view', resource },
-        existing,
-        pair: pairOf(`${reviews} others`, env),
-        name,
-        need: { review: ref },
-        success: 200,
-        whenMissing: 200,
-        check: (res) => expect(res.body.allowed).toBe(can(BINDINGS, dr, 'view', ref)),
+    const ref = (name: string): ResourceRef => ({ kind: 'FlinkApplication', environment: env, name });
+    for (const name of [SEEDED[env].app, 'app-missing']) {
+      // about oneself anyone may ask, and the answer is the model's
+      single(reviews, `${DREY}/access-reviews`, { anyone: true }, 200, {
+        body: { verb: 'update', resource: ref(name) },
+        ...check((res, q) => expect(res.body.allowed).toBe(can(BINDINGS, q, 'update', ref(name)))),
       });
     }
+    // about someone else (dr) only who may bind it
+    const other = (name: string): Target => ({ path: `${DREY}/access-reviews`, name, body: { user: 'dr', verb: 'view', resource: ref(name) }, need: { review: ref(name) } });
+    twins(reviews, env, other(SEEDED[env].app), other('app-missing'), 200, {
+      whenMissing: 200,
+      ...check((res) => expect(res.body.allowed).toBe(can(BINDINGS, dr, 'view', ref(res.body.resource.name)))),
+    });
   }
 
   const bindings = `${DREY}/role-bindings`;
-  add({
-    route: `GET ${bindings}`,
-    method: 'GET',
-    path: bindings,
-    existing: true,
-    need: { bindings: true },
-    success: 200,
-    check: (res, q) => {
-      const ids = (res.body.items as { id: string }[]).map((b) => b.id).sort();
-      expect(ids).toEqual([...held].filter(([, b]) => mayGrant(BINDINGS, q, b)).map(([id]) => id).sort());
-    },
-  });
-  // grants to a subject of its own, so no principal of the matrix gains anything
-  const grants: [string, BindingBody, BindingBody][] = [
-    ...ENVS.map((env): [string, BindingBody, BindingBody] => [
-      env,
-      { role: 'DeveloperRead', environment: env, resource: { resourceType: 'FlinkApplication', name: SEEDED[env].app } },
-      { role: 'DeveloperRead', environment: MISSING_ENV, resource: { resourceType: 'FlinkApplication', name: SEEDED[env].app } },
-    ]),
-    ...ENVS.map((env): [string, BindingBody, BindingBody] => [`cluster ${env}`, { role: 'ClusterAdmin', environment: env }, { role: 'ClusterAdmin', environment: MISSING_ENV }]),
-  ];
-  for (const [label, existingBody, missingBody] of grants) {
+  single(`GET ${bindings}`, bindings, { bindings: true }, 200, check((res, q) => {
+    const ids = (res.body.items as { id: string }[]).map((b) => b.id).sort();
+    expect(ids).toEqual([...held].filter(([, b]) => mayGrant(BINDINGS, q, b)).map(([id]) => id).sort());
+  }));
+  // grants go to subjects of their own, so no principal of the matrix gains anything
+  const grant = (subject: Binding['subject'], body: BindingBody, name: string): Target => {
+    const binding = modelBinding(subject, body);
+    return { path: bindings, name, body: { principal: subject, ...body }, need: { grant: binding }, check: (res) => void held.set(res.body.id, binding) };
+  };
+  const grants = (at: string, body: (env: string) => BindingBody) => {
     const subject = `User:${fresh('rb', column)}` as const;
-    for (const [body, existing, name] of [[existingBody, true, existingBody.environment!], [missingBody, false, MISSING_ENV]] as const) {
-      add({
-        route: `POST ${bindings}`,
-        method: 'POST',
-        path: bindings,
-        body: { principal: subject, ...body },
-        existing,
-        pair: pairOf(`POST ${bindings}`, label),
-        name,
-        need: { grant: modelBinding(subject, body) },
-        success: 201,
-        whenMissing: 201,
-        check: (res) => void held.set(res.body.id, modelBinding(subject, body)),
-      });
-    }
+    twins(`POST ${bindings}`, `${body('').role} ${at}`, grant(subject, body(at), at), grant(subject, body(MISSING_ENV), MISSING_ENV), 201, { whenMissing: 201 });
+  };
+  for (const env of ENVS) {
+    grants(env, (at) => ({ role: 'DeveloperRead', environment: at, resource: { resourceType: 'FlinkApplication', name: SEEDED[env].app } }));
+    grants(env, (at) => ({ role: 'ClusterAdmin', environment: at }));
   }
-  {
-    const subject = `User:${fresh('rb', column)}` as const;
-    const grant = modelBinding(subject, { role: 'UserAdmin' });
-    add({ route: `POST ${bindings}`, method: 'POST', path: bindings, body: { principal: subject, role: 'UserAdmin' }, existing: true, need: { grant }, success: 201, check: (res) => void held.set(res.body.id, grant) });
-  }
+  const userAdmin = grant(`User:${fresh('rb', column)}`, { role: 'UserAdmin' }, '');
+  single(`POST ${bindings}`, bindings, userAdmin.need, 201, { body: userAdmin.body, check: userAdmin.check });
   const unbinds: BindingBody[] = [
     ...ENVS.map((env): BindingBody => ({ role: 'DeveloperRead', environment: env, resource: { resourceType: 'FlinkApplication', name: SEEDED[env].app } })),
     { role: 'UserAdmin' },
@@ -543,39 +488,27 @@ function casesFor(column: Column, p: ModelPrincipal | undefined): Case[] {
   for (const body of unbinds) {
     const subject = `User:${fresh('rb', column)}` as const;
     const slot = `{binding-${subject.slice(5)}}`;
-    const label = `${body.role} ${body.environment ?? 'cmf'}`;
-    add({
-      route: `DELETE ${bindings}/:id`,
-      method: 'DELETE',
-      path: `${bindings}/${slot}`,
-      existing: true,
-      pair: pairOf(`DELETE ${bindings}`, label),
-      name: slot,
-      need: { ungrant: modelBinding(subject, body) },
-      success: 204,
-      setup: async (vars) => void vars.set(slot, await bind(subject, body)),
-    });
-    add({ route: `DELETE ${bindings}/:id`, method: 'DELETE', path: `${bindings}/${MISSING_BINDING}`, existing: false, pair: pairOf(`DELETE ${bindings}`, label), name: MISSING_BINDING, need: { ungrant: undefined }, success: 204 });
+    twins(
+      `DELETE ${bindings}/:id`,
+      `${body.role} ${body.environment ?? 'cmf'}`,
+      { path: `${bindings}/${slot}`, name: slot, need: { ungrant: modelBinding(subject, body) }, setup: async (vars) => void vars.set(slot, await bind(subject, body)) },
+      { path: `${bindings}/${MISSING_BINDING}`, name: MISSING_BINDING, need: { ungrant: undefined } },
+      204,
+    );
   }
 
   const tokens = `${DREY}/api-tokens`;
-  const onToken = (verb: Verb, name?: string): Need => ({ verb, ref: { kind: 'ApiToken', ...(name ? { name } : {}) } });
-  add({ route: `GET ${tokens}`, method: 'GET', path: tokens, existing: true, need: onToken('view'), success: 200 });
-  const tokenMade = fresh('tok', column);
-  add({ route: `POST ${tokens}`, method: 'POST', path: tokens, body: { metadata: { name: TOKEN } }, existing: true, pair: `POST ${tokens}`, name: TOKEN, need: onToken('create', TOKEN), success: 409 });
-  add({ route: `POST ${tokens}`, method: 'POST', path: tokens, body: { metadata: { name: tokenMade } }, existing: false, pair: `POST ${tokens}`, name: tokenMade, need: onToken('create', tokenMade), success: 409, whenMissing: 201 });
-  add({ route: `GET ${tokens}/:name`, method: 'GET', path: `${tokens}/${TOKEN}`, existing: true, pair: `GET ${tokens}/:name`, name: TOKEN, need: onToken('view', TOKEN), success: 200 });
-  add({ route: `GET ${tokens}/:name`, method: 'GET', path: `${tokens}/tok-missing`, existing: false, pair: `GET ${tokens}/:name`, name: 'tok-missing', need: onToken('view', 'tok-missing'), success: 200 });
-  const revoke = deletion(p, onToken('delete', TOKEN), TOKEN, () => {
-    const name = fresh('tok', column);
-    return { name, need: onToken('delete', name), setup: async () => void (await ok(boot.post(tokens, { metadata: { name } }), name)) };
-  });
-  add({ route: `DELETE ${tokens}/:name`, method: 'DELETE', path: `${tokens}/${revoke.name}`, existing: true, pair: `DELETE ${tokens}/:name`, name: revoke.name, need: revoke.need, setup: revoke.setup, success: 200 });
-  add({ route: `DELETE ${tokens}/:name`, method: 'DELETE', path: `${tokens}/tok-missing`, existing: false, pair: `DELETE ${tokens}/:name`, name: 'tok-missing', need: onToken('delete', 'tok-missing'), success: 200 });
+  const onToken = (verb: Verb, name: string): Target => ({ path: `${tokens}/${name}`, name, need: { verb, ref: { kind: 'ApiToken', name } } });
+  single(`GET ${tokens}`, tokens, { verb: 'view', ref: { kind: 'ApiToken' } }, 200);
+  const mint = (name: string): Target => ({ ...onToken('create', name), path: tokens, body: { metadata: { name } } });
+  twins(`POST ${tokens}`, '', mint(TOKEN), mint(fresh('tok', column)), 409, { whenMissing: 201 });
+  twins(`GET ${tokens}/:name`, '', onToken('view', TOKEN), onToken('view', 'tok-missing'), 200);
+  const revoked = deletion(onToken('delete', TOKEN), (name) => ({ ...onToken('delete', name), setup: async () => void (await ok(boot.post(tokens, { metadata: { name } }), name)) }), 'tok');
+  twins(`DELETE ${tokens}/:name`, '', revoked, onToken('delete', 'tok-missing'), 200);
 
-  add({ route: `GET ${DREY}/audit-events`, method: 'GET', path: `${DREY}/audit-events?limit=1`, existing: true, need: { verb: 'view', ref: { kind: 'AuditEvent' } }, success: 200 });
-  add({ route: `GET ${DREY}/encryption`, method: 'GET', path: `${DREY}/encryption`, existing: true, need: { verb: 'view', ref: { kind: 'Encryption' } }, success: 200 });
-  add({ route: `POST ${DREY}/encryption/rewrap`, method: 'POST', path: `${DREY}/encryption/rewrap`, existing: true, need: { verb: 'update', ref: { kind: 'Encryption' } }, success: 202 });
+  single(`GET ${DREY}/audit-events`, `${DREY}/audit-events?limit=1`, { verb: 'view', ref: { kind: 'AuditEvent' } }, 200);
+  single(`GET ${DREY}/encryption`, `${DREY}/encryption`, { verb: 'view', ref: { kind: 'Encryption' } }, 200);
+  single(`POST ${DREY}/encryption/rewrap`, `${DREY}/encryption/rewrap`, { verb: 'update', ref: { kind: 'Encryption' } }, 202);
   return cases;
 }
 
@@ -587,12 +520,23 @@ const ROUTES = [
   `POST ${WEB_UI}/jars/upload`,
 ];
 
+/** What a body asks for, short enough for a row's title. */
+function describeBody(body: unknown): string {
+  if (body === undefined) return '';
+  const b = body as Partial<BindingBody & { name: string; metadata: { name: string }; principal: string; verb: string; user: string }> & {
+    resource?: { name: string; resourceType?: string; kind?: string };
+  };
+  if (b.role) return ` {${b.principal} ${b.role}@${b.environment ?? 'cmf'}${b.resource ? ` ${b.resource.resourceType} ${b.resource.name}` : ''}}`;
+  if (b.verb) return ` {${b.user ? `${b.user} ` : ''}${b.verb} ${b.resource?.kind} ${b.resource?.name}}`;
+  return ` {${b.metadata?.name ?? b.name}}`;
+}
+
 function rowsOf(column: Column): Row[] {
   return PERSONAS.filter((persona) => column !== 'apiToken' || persona.group === undefined).flatMap((persona) => {
     const p = who(column, persona);
     return casesFor(column, p).map((c): Row => {
       const expected = !p ? 401 : !allowed(p, c.need) ? 403 : c.existing ? c.success : (c.whenMissing ?? 404);
-      return { ...c, column, persona, expected, title: `${column} ${persona.name} ${c.method} ${c.path} → ${expected}` };
+      return { ...c, column, persona, expected, title: `${column} ${persona.name} ${c.method} ${c.path}${describeBody(c.body)} → ${expected}` };
     });
   });
 }
@@ -617,7 +561,8 @@ function rawRequest(creds: Credentials, agentKey: string, method: Method, path: 
     const req = https.request(`${world.drey.url}${path}`, { method, headers: creds.headers, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: { get: (n) => (res.headers[n.toLowerCase()] as string | undefined) ?? null } }));
+      const headers = { get: (n: string) => (res.headers[n.toLowerCase()] as string | undefined) ?? null };
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers }));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -626,7 +571,7 @@ function rawRequest(creds: Credentials, agentKey: string, method: Method, path: 
 }
 
 beforeAll(async () => {
-  world = await startSecureDrey({ CMF_SUPER_USERS: 'User:super,User:token:super', CMF_RATE_LIMIT_PER_MIN: '0' });
+  world = await startSecureDrey({ CMF_SUPER_USERS: 'User:super,User:token:super', CMF_RATE_LIMIT_PER_MIN: '0', CMF_AUTH_FAILURES_PER_MIN: '0' });
   boot = await world.as('bootstrap');
   for (const env of ENVS) {
     const s = SEEDED[env];

@@ -172,7 +172,10 @@ describe('fixed cases where drey and the model once disagreed', () => {
  */
 const wire = (name: string): string => (name === '*' ? '*' : `rbac-${name}`);
 
-/** The token's name: its principal is `User:token:<name>`, standing in for the model's `User:alice`. */
+/**
+ * The token's name: its principal is `User:token:<name>`, standing in for the model's `User:alice`
+ * (asked about with no groups, as an API token has none, and never a super user).
+ */
 const TOKEN_NAME = 'rbac-prop';
 const subjectOnWire = (s: Binding['subject']): string => (s === 'User:alice' ? `User:token:${TOKEN_NAME}` : s);
 
