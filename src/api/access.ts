@@ -70,6 +70,23 @@ function statementCreate(req: Request): Need {
   };
 }
 
+/**
+ * A database may let only environments its author may see run DDL on it: naming one is handing it
+ * the right to make and drop topics.
+ */
+const databaseWrite =
+  (verb: Verb) =>
+  (req: Request): Need => {
+    let value: unknown = bodyValue(req);
+    for (const key of ['spec', 'ddlEnvironments']) value = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+    const environments = Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+    return {
+      verb,
+      ref: { kind: 'FlinkCatalog', name: param(req, 'catName') },
+      refs: environments.map((name) => ({ verb: 'view' as const, ref: { kind: 'FlinkEnvironment' as const, name } })),
+    };
+  };
+
 const ENV = '/cmf/api/v1/environments/:envName';
 const APP = `${ENV}/applications/:appName`;
 const CATALOG = '/cmf/api/v1/catalogs/kafka/:catName';
@@ -113,10 +130,10 @@ export const ACCESS: Record<string, Partial<Record<'get' | 'post' | 'put' | 'del
   },
   '/cmf/api/v1/catalogs/kafka': { get: () => ({ list: 'FlinkCatalog' }), post: cmfCreate('FlinkCatalog') },
   [CATALOG]: { get: cmfKind('FlinkCatalog', 'view', 'catName'), put: cmfKind('FlinkCatalog', 'update', 'catName'), delete: cmfKind('FlinkCatalog', 'delete', 'catName') },
-  [`${CATALOG}/databases`]: { get: cmfKind('FlinkCatalog', 'view', 'catName'), post: cmfKind('FlinkCatalog', 'update', 'catName') },
+  [`${CATALOG}/databases`]: { get: cmfKind('FlinkCatalog', 'view', 'catName'), post: databaseWrite('update') },
   [`${CATALOG}/databases/:dbName`]: {
     get: cmfKind('FlinkCatalog', 'view', 'catName'),
-    put: cmfKind('FlinkCatalog', 'update', 'catName'),
+    put: databaseWrite('update'),
     delete: cmfKind('FlinkCatalog', 'update', 'catName'),
   },
 };

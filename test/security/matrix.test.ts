@@ -97,6 +97,7 @@ const CMF = '/cmf/api/v1';
 const DREY = '/drey/api/v1';
 const CATALOGS = `${CMF}/catalogs/kafka`;
 const envPath = (env: string) => `${CMF}/environments/${env}`;
+const envBody = (name: string) => ({ name, kubernetesNamespace: `ns-${name}` });
 
 /** A CMF 2.1 catalog (no Kafka clusters, so nothing to reach). */
 function catalog(name: string) {
@@ -177,7 +178,7 @@ interface Case {
   /** The route it exercises: `<METHOD> <template>` as in ACCESS, ACCESS_DREY or the web UI. */
   route: string;
   method: Method;
-  /** The path; `{…}` placeholders are filled in by `setup`. */
+  /** The path; `{…}` placeholders are filled in at run time (by `setup`, or from `found`). */
   path: string;
   body?: unknown;
   /** Outside the CMF contract (the web UI proxy): sent without the contract check. */
@@ -329,7 +330,6 @@ function casesFor(column: Column, p: ModelPrincipal | undefined): Case[] {
   // environments
   const environments = `${CMF}/environments`;
   const onEnv = (verb: Verb, name: string): Need => ({ verb, ref: { kind: 'FlinkEnvironment', name } });
-  const envBody = (name: string) => ({ name, kubernetesNamespace: `ns-${name}` });
   single(`GET ${environments}`, `${environments}?size=1000`, { list: 'FlinkEnvironment', scope: 'cmf' }, 200, listed(`${environments}?size=1000`, 'FlinkEnvironment', 'cmf'));
   // posting an existing environment updates it
   const newEnv = fresh('env', column);
@@ -575,7 +575,7 @@ beforeAll(async () => {
   boot = await world.as('bootstrap');
   for (const env of ENVS) {
     const s = SEEDED[env];
-    await ok(boot.post(`${CMF}/environments`, { name: env, kubernetesNamespace: env === 'env-a' ? 'ns-a' : 'ns-b' }), env);
+    await ok(boot.post(`${CMF}/environments`, envBody(env)), env);
     await ok(boot.post(`${CMF}/secrets`, secret(s.secret, { k: 'v' })), s.secret);
     await ok(boot.post(`${envPath(env)}/secret-mappings`, secretMapping(s.mapping, s.secret)), s.mapping);
     await ok(boot.post(`${envPath(env)}/compute-pools`, computePool(s.pool)), s.pool);
@@ -637,6 +637,7 @@ describe.each(COLUMNS)('%s', (column) => {
     const res = row.raw
       ? await rawRequest(credentials.get(key)!, key, row.method, path)
       : await clients.get(key)!.request(row.method, path, row.body);
+    // the body rides along so that a wrong status shows what drey said
     expect({ status: res.status, text: res.text.slice(0, 600) }).toEqual({ status: row.expected, text: expect.any(String) });
     const p = who(column, row.persona);
     if (row.expected === 401) {

@@ -225,6 +225,26 @@ describe('references from env-a to what the principal may not see', () => {
     expect((await admin.get(`${ENVS}/env-a/statements/stmt-author`)).status).toBe(404);
   });
 
+  it('a Kafka database may let run DDL only environments its author may see', async () => {
+    const database = (name: string, ddlEnvironments: string[]) => ({
+      apiVersion: 'cmf.confluent.io/v1',
+      kind: 'KafkaDatabase',
+      metadata: { name },
+      spec: { kafkaCluster: { connectionConfig: { 'bootstrap.servers': 'kafka:9092' } }, ddlEnvironments },
+    });
+    expect((await admin.post('/cmf/api/v1/catalogs/kafka', { apiVersion: 'cmf.confluent.io/v1', kind: 'KafkaCatalog', metadata: { name: 'cat-refs' }, spec: { srInstance: { connectionConfig: { 'schema.registry.url': 'http://sr:8081' } } } })).status).toBe(200);
+    const owner = await world.as({ oidc: 'catalog-owner' });
+    await bind('User:catalog-owner', 'ResourceOwner', { resourceType: 'FlinkCatalog', name: 'cat-refs' });
+    await bind('User:catalog-owner', 'DeveloperRead', { resourceType: 'FlinkApplication', name: '*' }, 'env-a');
+    const refused = await owner.post('/cmf/api/v1/catalogs/kafka/cat-refs/databases', database('db-refs', ['env-a', 'env-b']));
+    const refusedMissing = await owner.post('/cmf/api/v1/catalogs/kafka/cat-refs/databases', database('db-refs', ['env-a', 'env-gone']));
+    expect([refused.status, refusedMissing.status]).toEqual([403, 403]);
+    expect(refused.text.replace('env-b', 'X')).toBe(refusedMissing.text.replace('env-gone', 'X'));
+    expect((await owner.post('/cmf/api/v1/catalogs/kafka/cat-refs/databases', database('db-refs', ['env-a']))).status).toBe(200);
+    expect((await owner.put('/cmf/api/v1/catalogs/kafka/cat-refs/databases/db-refs', database('db-refs', ['env-b']))).status).toBe(403);
+    expect((await admin.get('/cmf/api/v1/catalogs/kafka/cat-refs/databases/db-refs')).body.spec.ddlEnvironments).toEqual(['env-a']);
+  });
+
   it('a mapping naming a secret its author may not see is refused, the same whether the secret exists or not', async () => {
     const post = () => send('statement-author', 'POST', `${ENVS}/env-a/secret-mappings`, secretMapping('map-author', 'secret-late'));
     const missing = await post();
