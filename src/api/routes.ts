@@ -31,13 +31,19 @@ export type Guard = (access: Access) => RequestHandler;
 
 /**
  * Registers a path's handlers, each behind `readBody` (so no handler acts before the whole body
- * was read and parsed) and its entry in `ACCESS`, and answers its other methods with 405.
+ * was read and parsed) and its entry in the access table, and answers its other methods with 405.
  */
-function register(router: Router, path: string, handlers: Partial<Record<Method, RequestHandler>>, guard: Guard | undefined): void {
+export function register(
+  router: Router,
+  path: string,
+  handlers: Partial<Record<Method, RequestHandler>>,
+  guard: Guard | undefined,
+  table: Record<string, Partial<Record<Method, Access>>> = ACCESS,
+): void {
   const methods = Object.keys(handlers) as Method[];
   for (const method of methods) {
-    const access = ACCESS[path]?.[method];
-    if (!access) throw new Error(`${method.toUpperCase()} ${path} has no entry in ACCESS`);
+    const access = table[path]?.[method];
+    if (!access) throw new Error(`${method.toUpperCase()} ${path} has no entry in its access table`);
     router[method](path, readBody, ...(guard ? [guard(access)] : []), handlers[method]!);
   }
   router.all(path, methodNotAllowed(methods.map((m) => m.toUpperCase())));

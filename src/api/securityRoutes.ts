@@ -6,13 +6,12 @@ import type { AuditTrail } from '../security/audit.js';
 import type { Encryption } from '../security/sealing.js';
 import { CMF_KINDS, ENVIRONMENT_KINDS, VERBS, type Kind, type ResourceRef, type Verb } from '../security/resources.js';
 import type { AuditEventStore } from '../store/auditEvents.js';
-import { ACCESS_DREY, principalOf, type Access } from './access.js';
-import { objectBody, readBody } from './body.js';
-import { methodNotAllowed } from './errors.js';
+import { ACCESS_DREY, principalOf } from './access.js';
+import { objectBody } from './body.js';
 import { pageRequest, queryParam } from './paging.js';
 import { param } from './params.js';
 import { reply, replyEmpty } from './reply.js';
-import type { Guard } from './routes.js';
+import { register, type Guard } from './routes.js';
 
 type Method = 'get' | 'post' | 'delete';
 
@@ -54,15 +53,7 @@ function dateParam(value: string | undefined, name: string): Date | undefined {
 export function securityRoutes(domain: Domain, guard: Guard, parts: SecurityParts): Router {
   const router = Router({ caseSensitive: true, strict: false });
   const { authorizer } = domain;
-  const route = (path: string, handlers: Partial<Record<Method, RequestHandler>>) => {
-    const methods = Object.keys(handlers) as Method[];
-    for (const method of methods) {
-      const access: Access | undefined = ACCESS_DREY[path]?.[method];
-      if (!access) throw new Error(`${method.toUpperCase()} ${path} has no entry in ACCESS_DREY`);
-      router[method](path, readBody, guard(access), handlers[method]!);
-    }
-    router.all(path, methodNotAllowed(methods.map((m) => m.toUpperCase())));
-  };
+  const route = (path: string, handlers: Partial<Record<Method, RequestHandler>>) => register(router, path, handlers, guard, ACCESS_DREY);
   const base = '/drey/api/v1';
 
   route(`${base}/whoami`, {
