@@ -12,6 +12,9 @@
  *   DREY_FUZZ_RUNS=2000 DREY_FUZZ_SEED=7 node --experimental-vm-modules node_modules/jest/bin/jest.js test/api/fuzz.test.ts
  * DREY_FUZZ_KEEP_GOING=1 checks every generated request and lists every failure instead of
  * stopping (and shrinking) at the first.
+ *
+ * test/security/fuzzAuthenticated.test.ts runs this suite again against a drey with authentication
+ * on (see test/support/hostileTarget.ts).
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import fc from 'fast-check';

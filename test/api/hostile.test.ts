@@ -2,6 +2,8 @@
  * Hostile input against every write endpoint: each request must be refused with its 4xx and a
  * RestError naming the problem, leave the database exactly as it was, keep secret values out of
  * responses and logs, and leave the server answering the next valid request.
+ * test/security/hostileAuthenticated.test.ts runs this suite again against a drey with
+ * authentication on (see test/support/hostileTarget.ts).
  */
 import http from 'node:http';
 import yaml from 'js-yaml';

@@ -24,7 +24,7 @@ export const SECRET = 'Zk4qW9xVr2Lp7Tn';
  * Seeds an environment, two secrets, a mapping, a pool, a statement, three applications (running,
  * suspended, without a job) and a catalog, all through the API.
  */
-export async function seedHostileWorld(api: TestApi): Promise<void> {
+export async function seedHostileWorld(api: Pick<TestApi, 'request'>): Promise<void> {
   const setup: [string, string, unknown][] = [
     ['POST', ENVS, environment(ENV, NS)],
     ['POST', SECRETS, secret('kafka-creds', { password: SECRET })],
