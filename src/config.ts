@@ -4,6 +4,7 @@ import { CATALOG_CACHE_MS } from './catalogs/view.js';
 import { ConfigError } from './configError.js';
 import type { ClusterSetting } from './kube/connection.js';
 import { apiTokenSettings, type ApiTokenSettings } from './security/apiTokens.js';
+import { BOOTSTRAP_USER } from './security/bootstrapToken.js';
 import { oidcSettings, type IssuerSettings } from './security/jwt.js';
 import { encryptionSettings, type EncryptionSettings } from './security/keyring.js';
 import type { Subject } from './security/principal.js';
@@ -124,7 +125,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.CMF_DATA_DIR ?? '.drey');
   const security = securitySettings(env);
   const encryption = encryptionSettings(env, dataDir);
-  const host = env.HOST || (security.authenticated ? '0.0.0.0' : '127.0.0.1');
+  // credentials travel in clear without TLS: such a drey serves loopback unless told otherwise
+  const host = env.HOST || (security.authenticated && security.tls ? '0.0.0.0' : '127.0.0.1');
   checkPosture(security, encryption, host);
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
@@ -179,7 +181,7 @@ function securitySettings(env: NodeJS.ProcessEnv): SecuritySettings {
     oidc,
     apiTokens: apiTokenSettings(env),
     bootstrapTokenFile,
-    superUsers: [...(superUsers as Subject[]), ...(bootstrapTokenFile ? (['User:bootstrap'] as const) : [])],
+    superUsers: [...(superUsers as Subject[]), ...(bootstrapTokenFile ? ([`User:${BOOTSTRAP_USER}`] as const) : [])],
     rateLimit: {
       perMinute: integer(env, 'CMF_RATE_LIMIT_PER_MIN', 1200, 0, 1_000_000),
       burst: integer(env, 'CMF_RATE_LIMIT_BURST', 200, 1, 1_000_000),

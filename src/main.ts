@@ -18,7 +18,7 @@ import type { JobManagerLocator } from './api/webUi.js';
 import { LocalFlink } from './flink/local/cluster.js';
 import { findJavaTools, type JavaTools } from './flink/local/jvm.js';
 import { LocalKafkaStack } from './kafka/local/stack.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, isLoopback, loadConfig, type Config } from './config.js';
 import { createDomain } from './domain/index.js';
 import { createLogger, type Logger } from './log.js';
 import type { ClusterLocator } from './controllers/statements.js';
@@ -391,6 +391,9 @@ function describePosture(config: Config, url: string, log: Logger): void {
     return;
   }
   const tls = security.tls;
+  if (!tls && !isLoopback(config.host)) {
+    log.warn('authentication is on without TLS: credentials travel in clear unless a TLS-terminating proxy is in front (CMF_TLS_CERT_FILE, CMF_TLS_KEY_FILE)', { url });
+  }
   log.info('authentication on', {
     mode: security.mode,
     mtls: tls && tls.clientAuth !== 'none' ? tls.clientAuth : 'off',

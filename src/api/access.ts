@@ -142,21 +142,39 @@ export const ACCESS: Record<string, Partial<Record<'get' | 'post' | 'put' | 'del
 export const WEB_UI = `${APP}/flink-web-ui`;
 
 /**
+ * The path a web UI request reaches on the JobManager, as Flink's router will read it: one leading
+ * slash, percent-decoded, dot segments resolved, without the REST API's version prefix (`/v1`),
+ * in lower case; undefined when it cannot be decoded or holds a backslash.
+ */
+export function webUiPath(req: Request): string | undefined {
+  const at = req.path.indexOf('/flink-web-ui') + '/flink-web-ui'.length;
+  try {
+    const decoded = decodeURIComponent(req.path.slice(at));
+    // a backslash is a separator to some URL parsers and not to others: no such path is served
+    if (decoded.includes('\\')) return undefined;
+    const path = new URL(decoded.replace(/^\/*/, '/'), 'http://jobmanager').pathname;
+    return path.replace(/^\/v\d+(?=\/|$)/, '').toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Flink REST paths a GET changes something through (YARN-era job cancellation). */
+const MUTATING_GETS = /\/(yarn-cancel|yarn-stop)(\/|$)/;
+
+/**
  * The web UI proxy: reading needs view on the application, anything else (cancelling a job,
- * triggering a savepoint) update. Uploading or running jars runs code of the caller's choosing in
- * the cluster, beside the applications drey manages: super users only.
+ * triggering a savepoint) update. Jars (uploading, running, even a plan, which runs the jar's main)
+ * run code of the caller's choosing in the cluster, beside the applications drey manages: super
+ * users only, whatever the method.
  */
 export function webUiAccess(req: Request): Need {
   const ref = { kind: 'FlinkApplication' as const, environment: param(req, 'envName'), name: param(req, 'appName') };
-  if (req.method === 'GET' || req.method === 'HEAD') return { verb: 'view', ref };
-  const at = req.path.indexOf('/flink-web-ui') + '/flink-web-ui'.length;
-  let rest: string;
-  try {
-    rest = decodeURIComponent(new URL(req.path.slice(at) || '/', 'http://x').pathname).toLowerCase();
-  } catch {
-    rest = '/jars';
+  const path = webUiPath(req);
+  if (path === undefined || /^\/jars(\/|$)/.test(path)) {
+    return { superUser: { verb: req.method === 'GET' || req.method === 'HEAD' ? 'view' : 'update', kind: 'FlinkApplication', environment: ref.environment, name: ref.name } };
   }
-  if (/^\/+jars(\/|$)/.test(rest)) return { superUser: { verb: 'update', kind: 'FlinkApplication', environment: ref.environment, name: ref.name } };
+  if ((req.method === 'GET' || req.method === 'HEAD') && !MUTATING_GETS.test(path)) return { verb: 'view', ref };
   return { verb: 'update', ref };
 }
 
@@ -225,7 +243,7 @@ export function authorize(authorizer: Authorizer, access: Access): RequestHandle
       res.locals.access = need.domain;
     } else if ('superUser' in need) {
       res.locals.access = need.superUser;
-      if (!authorizer.isSuperUser(p)) throw new Forbidden(`User:${p.user} may not upload or run jars through the Flink web UI: only super users may`);
+      if (!authorizer.isSuperUser(p)) throw new Forbidden(`User:${p.user} may not use jars through the Flink web UI: only super users may`);
     }
     next();
   };

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import type { Request, RequestHandler } from 'express';
-import { Unauthorized } from '../domain/errors.js';
+import { ServiceUnavailable, Unauthorized } from '../domain/errors.js';
 import type { Logger } from '../log.js';
 import { certificatePrincipal, type MappingRules } from '../security/mtls.js';
 import { CredentialRejected, type Principal } from '../security/principal.js';
@@ -54,6 +54,8 @@ export function authenticate(authenticators: Authenticators, log: Logger): Reque
         res.locals.principal = await verifier.verify(token);
       } catch (err) {
         if (!(err instanceof CredentialRejected)) throw err;
+        // the issuer's keys could not be fetched: the token may well be good, so the client retries
+        if (err.reason === 'issuer_unavailable' || err.reason === 'ERR_JWKS_TIMEOUT') throw new ServiceUnavailable('The token issuer cannot be reached; retry in a moment');
         log.debug('credential rejected', { method: req.method, path: req.path, reason: err.reason });
         throw new Unauthorized(true);
       }

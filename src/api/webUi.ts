@@ -1,7 +1,7 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import type { Domain } from '../domain/index.js';
-import { ServiceUnavailable } from '../domain/errors.js';
+import { NotFound, ServiceUnavailable } from '../domain/errors.js';
 import type { Logger } from '../log.js';
 import { webUiAccess, WEB_UI } from './access.js';
 import { param } from './params.js';
@@ -77,8 +77,11 @@ export function flinkWebUiRoutes({ domain, locate, log, guard }: { domain: Domai
       res.redirect(308, `${req.originalUrl.slice(0, prefix)}/${rest}`);
       return;
     }
-    const target = new URL(location.url);
-    proxy(req, res, new URL(target.pathname.replace(/\/$/, '') + rest, target), log);
+    // one leading slash: `//host/...` must not become another host
+    const base = new URL(location.url);
+    const target = new URL(base.pathname.replace(/\/$/, '') + rest.replace(/^\/+/, '/'), base);
+    if (target.origin !== base.origin) throw new NotFound(`Resource not found: [${req.path.replace(/^\//, '')}]`);
+    proxy(req, res, target, log);
   });
   return router;
 }

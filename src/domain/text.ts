@@ -12,3 +12,8 @@ export function isStorableText(text: string): boolean {
 
 /** What is wrong with unstorable text, for messages that must not quote it. */
 export const UNSTORABLE_REASON = 'contains a character drey cannot store (NUL or an unpaired UTF-16 surrogate)';
+
+/** `text` with whatever PostgreSQL cannot store (NUL, unpaired surrogates) replaced by U+FFFD. */
+export function storableText(text: string): string {
+  return text.replace(new RegExp(UNSTORABLE.source, 'g'), '\uFFFD');
+}

@@ -1,3 +1,4 @@
+import { storableText } from '../domain/text.js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { AUDIT_EVENT_FIELDS, type AuditEventStore, type NewAuditEvent } from '../store/auditEvents.js';
@@ -49,14 +50,17 @@ function entryOf(event: AuditEvent): NewAuditEvent {
   if (!(event.at instanceof Date) || Number.isNaN(event.at.getTime())) throw new TypeError('an audit event needs a valid time');
   if (!Number.isInteger(event.status)) throw new TypeError('an audit event needs an integer status');
   const entry: Record<string, unknown> = { id: randomUUID() };
-  for (const field of AUDIT_EVENT_FIELDS) if (field !== 'id') entry[field] = withoutNul(event[field]) ?? null;
+  for (const field of AUDIT_EVENT_FIELDS) if (field !== 'id') entry[field] = storable(event[field]) ?? null;
   return entry as NewAuditEvent;
 }
 
-/** PostgreSQL text and jsonb cannot hold U+0000 (a certificate's CN could): it would fail every retry of its batch. */
-function withoutNul(value: unknown): unknown {
-  if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD');
-  if (Array.isArray(value)) return value.map(withoutNul);
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000 nor an unpaired surrogate (a certificate's CN or a
+ * token's group could): either would fail every retry of its batch.
+ */
+function storable(value: unknown): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (Array.isArray(value)) return value.map(storable);
   return value;
 }
 

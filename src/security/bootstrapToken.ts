@@ -3,8 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../configError.js';
 import type { Principal } from './principal.js';
 
-/** The user the bootstrap token acts as; configuration makes it a super user. */
-export const BOOTSTRAP_USER = 'bootstrap';
+/**
+ * The user the bootstrap token acts as; configuration makes it a super user. Names starting
+ * `system:` are drey's own, so no certificate or OIDC token can claim it.
+ */
+export const BOOTSTRAP_USER = 'system:bootstrap';
 
 /**
  * The token of `CMF_BOOTSTRAP_TOKEN_FILE`: how the first administrator of an install with API tokens

@@ -59,7 +59,7 @@ const ANONYMOUS = { principal: 'User:system:anonymous', authenticator: 'none', g
 beforeAll(async () => {
   world = await startSecureDrey({ CMF_CONTROLLERS: 'off' });
   credentials.push(world.bootstrapToken);
-  admin = { client: await world.as('bootstrap'), principal: 'User:bootstrap', authenticator: 'apiToken', groups: [] };
+  admin = { client: await world.as('bootstrap'), principal: 'User:system:bootstrap', authenticator: 'apiToken', groups: [] };
   const devToken = await world.issuer.mint({ sub: 'dev', groups: ['devs'] });
   credentials.push(devToken);
   const dev: Caller = { client: await world.as({ token: devToken }), principal: 'User:dev', authenticator: 'oidc', groups: ['devs'] };

@@ -64,9 +64,14 @@ describe('the address drey serves', () => {
     });
   });
 
-  it('is every address when an authenticator is configured and HOST is unset', () => {
+  it('is every address when an authenticator and TLS are configured and HOST is unset', () => {
+    expect(loadConfig(production).host).toBe('0.0.0.0');
+  });
+
+  it('stays loopback with an authenticator but no TLS, where credentials would travel in clear, unless HOST says otherwise', () => {
     const config = loadConfig({ CMF_BOOTSTRAP_TOKEN_FILE: path.join(dir, 'bootstrap-token') });
-    expect({ host: config.host, authenticated: config.security.authenticated }).toEqual({ host: '0.0.0.0', authenticated: true });
+    expect({ host: config.host, authenticated: config.security.authenticated }).toEqual({ host: '127.0.0.1', authenticated: true });
+    expect(loadConfig({ CMF_BOOTSTRAP_TOKEN_FILE: path.join(dir, 'bootstrap-token'), HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
   });
 
   it.each(['127.0.0.1', '127.8.9.10', 'localhost', '::1'])('may be the loopback address %s without an authenticator', (host) => {
@@ -121,7 +126,7 @@ describe('CMF_MODE=production', () => {
 
   it('counts the bootstrap token as an administrator', () => {
     const env = { ...without(production, 'CMF_SUPER_USERS'), CMF_BOOTSTRAP_TOKEN_FILE: path.join(dir, 'bootstrap-token') };
-    expect(loadConfig(env).security.superUsers).toEqual(['User:bootstrap']);
+    expect(loadConfig(env).security.superUsers).toEqual(['User:system:bootstrap']);
   });
 
   it('refuses CMF_UNAUTHENTICATED_ACCEPT_RISK', () => {
@@ -209,7 +214,7 @@ describe('the posture line every start logs', () => {
     try {
       expect(posture(world.drey.logs)).toEqual([
         expect.stringMatching(
-          new RegExp(` INFO  authentication on mode=local mtls=want oidcIssuers=${world.issuer.url.replace(/\./g, '\\.')} apiTokens=on bootstrapToken=on superUsers=User:bootstrap\\n$`),
+          new RegExp(` INFO  authentication on mode=local mtls=want oidcIssuers=${world.issuer.url.replace(/\./g, '\\.')} apiTokens=on bootstrapToken=on superUsers=User:system:bootstrap\\n$`),
         ),
       ]);
       expect(world.drey.logs.some((l) => l.includes(world.bootstrapToken))).toBe(false);
