@@ -277,8 +277,8 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
   const deployments = new FlinkDeployments({ kubeConfig });
   const engine = new StatementEngine(gateway, log, new KafkaCatalogs({ store, log, ttlMs: config.catalogCacheMs }));
   log.info('statements', 'unavailable' in gateway ? { sqlGateway: 'none', why: gateway.unavailable } : { sqlGateway: gateway.url });
-  const authorizer = new Authorizer({ superUsers: config.security.superUsers });
-  const bindings = new RoleBindingSnapshot({ store, authorizer, log });
+  const authorizer = new Authorizer({ superUsers: config.security.superUsers, load: () => store.roleBindings.all() });
+  const bindings = new RoleBindingSnapshot({ authorizer, log });
   await bindings.start(databaseUrl);
   const domain = createDomain(store, engine, authorizer, config.security.apiTokens);
   const parts: SecurityParts = {

@@ -12,18 +12,27 @@ import { reply, replyEmpty } from './reply.js';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 
+/** Where secret, catalog and database bodies name environments. */
+const ENVIRONMENT_LISTS: [part: string, key: string][] = [
+  ['status', 'environments'],
+  ['status', 'environmentsWithAccess'],
+  ['spec', 'ddlEnvironments'],
+];
+
 /**
- * A secret's or catalog's body (or a list of them) naming only the environments the caller may see
- * in `status.environments` and `status.environmentsWithAccess`: the others' names are not its to know.
+ * A secret's, catalog's or database's body (or a list of them) naming only the environments the
+ * caller may see: the others' names are not its to know.
  */
 function withVisibleEnvironments(body: JsonObject, visible: (name: string) => boolean): JsonObject {
   if (Array.isArray(body.items)) return { ...body, items: body.items.map((item) => withVisibleEnvironments(item as JsonObject, visible)) };
-  const status = body.status;
-  if (status === null || typeof status !== 'object' || Array.isArray(status)) return body;
-  const filtered = Object.fromEntries(
-    Object.entries(status).map(([key, value]) => [key, (key === 'environments' || key === 'environmentsWithAccess') && Array.isArray(value) ? value.filter((n) => typeof n === 'string' && visible(n)) : value]),
-  );
-  return { ...body, status: filtered };
+  const out: JsonObject = { ...body };
+  for (const [part, key] of ENVIRONMENT_LISTS) {
+    const section = out[part] as JsonObject | undefined;
+    const names = section !== null && typeof section === 'object' && !Array.isArray(section) ? section[key] : undefined;
+    if (!Array.isArray(names)) continue;
+    out[part] = { ...section, [key]: names.filter((n) => typeof n === 'string' && visible(n)) };
+  }
+  return out;
 }
 
 /** Makes the middleware that enforces a route's access; absent where everyone may do everything. */

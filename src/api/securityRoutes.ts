@@ -111,10 +111,15 @@ export function securityRoutes(domain: Domain, guard: Guard, parts: SecurityPart
       const body = objectBody(req);
       const spec = body.spec as Record<string, unknown> | undefined;
       const name = (body.metadata as Record<string, unknown> | undefined)?.name;
-      // a new token acts as a new user, `token:<its name>`: sharing another token's user (and so its
-      // role bindings) would hand out rights its maker may not hold, so only super users may
-      if (spec?.principal !== undefined && spec.principal !== `token:${String(name)}` && !authorizer.isSuperUser(p)) {
-        throw new Forbidden(`User:${p.user} may not make a token that acts as '${String(spec.principal)}': only super users may share a token user`);
+      // a new token acts as a new user, `token:<its name>`: a user that has role bindings or other
+      // tokens already would hand out rights its maker may not hold, so only super users may
+      const principal = spec?.principal ?? `token:${String(name)}`;
+      if (!authorizer.isSuperUser(p)) {
+        const taken =
+          principal !== `token:${String(name)}` ||
+          authorizer.bindingsOf({ user: String(principal), groups: [] }).length > 0 ||
+          (await domain.apiTokens.principalInUse(String(principal)));
+        if (taken) throw new Forbidden(`User:${p.user} may not make a token that acts as '${String(principal)}': only super users may give a token a user that has role bindings or tokens`);
       }
       reply(req, res, 201, await domain.apiTokens.create(body, `User:${p.user}`));
     },

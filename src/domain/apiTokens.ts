@@ -92,6 +92,11 @@ export function apiTokens(store: Store, settings: ApiTokenSettings = apiTokenSet
       return { ...apiTokenOut(token), token: minted.token };
     },
 
+    /** Whether some token acts as `principal` already (its role bindings are that token's). */
+    principalInUse(principal: string): Promise<boolean> {
+      return store.apiTokens.principalInUse(principal);
+    },
+
     async get(name: string): Promise<ApiTokenObject> {
       const token = await store.apiTokens.get(name);
       if (!token) throw new NotFound(`ApiToken '${name}' not found`);

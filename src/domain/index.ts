@@ -13,10 +13,15 @@ import { secrets } from './secrets.js';
 import { statements } from './statements.js';
 
 /**
- * Every use case of the API, one group per resource. `authorizer` decides who may do what (its
- * role bindings are kept current by whoever owns it); by default only super users may do anything.
+ * Every use case of the API, one group per resource. `authorizer` decides who may do what from the
+ * role bindings it reads from the store; by default only super users may do anything.
  */
-export function createDomain(store: Store, engine?: StatementEngine, authorizer = new Authorizer(), tokens: ApiTokenSettings = apiTokenSettings({})) {
+export function createDomain(
+  store: Store,
+  engine?: StatementEngine,
+  authorizer = new Authorizer({ load: () => store.roleBindings.all() }),
+  tokens: ApiTokenSettings = apiTokenSettings({}),
+) {
   return {
     authorizer,
     roleBindings: roleBindings(store, authorizer),

@@ -49,7 +49,7 @@ function bindingOf(body: RoleBindingBody): RoleBinding {
  * only someone who could make a binding sees or deletes it, and no one grants more than they hold.
  */
 export function roleBindings(store: Store, authorizer: Authorizer) {
-  const refresh = async () => authorizer.replace(await store.roleBindings.all());
+  const refresh = () => authorizer.refresh();
   const mayBindSomewhere = (p: Principal) => {
     if (!authorizer.maySomeBind(p)) throw new Forbidden(`User:${p.user} may not manage role bindings`);
   };

@@ -35,9 +35,39 @@ const EVERY: Target = { pattern: 'LITERAL', name: '*' };
 export class Authorizer {
   private bySubject = new Map<Subject, RoleBinding[]>();
   private readonly superUsers: Set<Subject>;
+  private readonly load: (() => Promise<readonly RoleBinding[]>) | undefined;
+  private reading: Promise<void> | undefined;
+  private again = false;
 
-  constructor({ superUsers = [] }: { superUsers?: Subject[] } = {}) {
+  /** `load` reads every role binding (from the database), for `refresh`. */
+  constructor({ superUsers = [], load }: { superUsers?: Subject[]; load?: () => Promise<readonly RoleBinding[]> } = {}) {
     this.superUsers = new Set(superUsers);
+    this.load = load;
+  }
+
+  /**
+   * Reads every binding again. A call made while a read runs is answered by one more read after it,
+   * so what a caller wrote before calling holds once the call resolves, and an older read never
+   * lands after a newer one.
+   */
+  refresh(): Promise<void> {
+    const load = this.load;
+    if (!load) return Promise.resolve();
+    if (this.reading) {
+      this.again = true;
+      return this.reading;
+    }
+    this.reading = (async () => {
+      try {
+        do {
+          this.again = false;
+          this.replace(await load());
+        } while (this.again);
+      } finally {
+        this.reading = undefined;
+      }
+    })();
+    return this.reading;
   }
 
   /** Takes a new snapshot of every role binding. */

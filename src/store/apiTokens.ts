@@ -57,6 +57,11 @@ export function apiTokenStore(db: PrismaClient, pool: pg.Pool) {
       return db.apiToken.findUnique({ where: { name }, omit: omitHash });
     },
 
+    /** Whether any token, revoked ones included, acts as `principal`. */
+    async principalInUse(principal: string): Promise<boolean> {
+      return (await db.apiToken.count({ where: { principal }, take: 1 })) > 0;
+    },
+
     async list(page: PageRequest): Promise<Page<ApiTokenRecord>> {
       const [items, total] = await Promise.all([
         db.apiToken.findMany({

@@ -243,6 +243,11 @@ describe('references from env-a to what the principal may not see', () => {
     expect((await owner.post('/cmf/api/v1/catalogs/kafka/cat-refs/databases', database('db-refs', ['env-a']))).status).toBe(200);
     expect((await owner.put('/cmf/api/v1/catalogs/kafka/cat-refs/databases/db-refs', database('db-refs', ['env-b']))).status).toBe(403);
     expect((await admin.get('/cmf/api/v1/catalogs/kafka/cat-refs/databases/db-refs')).body.spec.ddlEnvironments).toEqual(['env-a']);
+    // what an administrator lets run DDL, the owner sees only as far as it may see environments
+    expect((await admin.put('/cmf/api/v1/catalogs/kafka/cat-refs/databases/db-refs', database('db-refs', ['env-a', 'env-b']))).status).toBe(200);
+    expect((await owner.get('/cmf/api/v1/catalogs/kafka/cat-refs/databases/db-refs')).body.spec.ddlEnvironments).toEqual(['env-a']);
+    expect((await owner.get('/cmf/api/v1/catalogs/kafka/cat-refs/databases')).body.items[0].spec.ddlEnvironments).toEqual(['env-a']);
+    expect((await admin.get('/cmf/api/v1/catalogs/kafka/cat-refs/databases/db-refs')).body.spec.ddlEnvironments).toEqual(['env-a', 'env-b']);
   });
 
   it('a mapping naming a secret its author may not see is refused, the same whether the secret exists or not', async () => {
