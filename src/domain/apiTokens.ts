@@ -10,7 +10,7 @@ import { compileValidator } from '../schemas/validate.js';
 import { apiTokenPepper, apiTokenSettings, hashSecret, mintToken, type ApiTokenSettings } from '../security/apiTokens.js';
 import type { ApiTokenRecord } from '../store/apiTokens.js';
 import type { Store } from '../store/index.js';
-import { NotFound, Unprocessable } from './errors.js';
+import { Forbidden, NotFound, Unprocessable } from './errors.js';
 import type { JsonObject } from './objects.js';
 import { pageBody, type PageRequest } from './paging.js';
 import { now } from './time.js';
@@ -68,18 +68,27 @@ export function apiTokens(store: Store, settings: ApiTokenSettings = apiTokenSet
   const pepper = apiTokenPepper(store);
 
   return {
-    /** Creates a token; the answer is the only place its value (`token`) ever appears. */
-    async create(body: JsonObject, createdBy: string): Promise<ApiTokenCreated> {
+    /**
+     * Creates a token; the answer is the only place its value (`token`) ever appears. Unless
+     * `mayReuseUser` (super users), the token's user must be new: `token:<its name>`, with no role
+     * bindings and no other token, or its maker would hand out rights it was never given.
+     */
+    async create(body: JsonObject, createdBy: string, { mayReuseUser = false }: { mayReuseUser?: boolean } = {}): Promise<ApiTokenCreated> {
       const post = validate(body);
       const name = post.metadata.name;
       const spec = post.spec ?? {};
+      const principal = spec.principal ?? `token:${name}`;
+      if (!mayReuseUser && (await store.apiTokens.get(name)) === null) {
+        const taken = principal !== `token:${name}` || (await store.apiTokens.principalInUse(principal)) || (await store.roleBindings.boundSubject(`User:${principal}`));
+        if (taken) throw new Forbidden(`${createdBy} may not make a token that acts as '${principal}': only super users may give a token a user that has role bindings or tokens`);
+      }
       const at = now();
       const expiresAt = expiry(spec, at, settings);
       const minted = mintToken();
       const token = await store.apiTokens.create({
         id: minted.id,
         name,
-        principal: spec.principal ?? `token:${name}`,
+        principal,
         secretHash: hashSecret(await pepper(), minted.secret),
         description: spec.description ?? null,
         createdBy,
@@ -90,11 +99,6 @@ export function apiTokens(store: Store, settings: ApiTokenSettings = apiTokenSet
         revokedBy: null,
       });
       return { ...apiTokenOut(token), token: minted.token };
-    },
-
-    /** Whether some token acts as `principal` already (its role bindings are that token's). */
-    principalInUse(principal: string): Promise<boolean> {
-      return store.apiTokens.principalInUse(principal);
     },
 
     async get(name: string): Promise<ApiTokenObject> {

@@ -36,6 +36,11 @@ export function roleBindingStore(db: PrismaClient) {
       return (await db.roleBinding.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] })).map(fromRow);
     },
 
+    /** Whether any binding names `subject`. */
+    async boundSubject(subject: string): Promise<boolean> {
+      return (await db.roleBinding.count({ where: { subject }, take: 1 })) > 0;
+    },
+
     async get(id: string): Promise<StoredRoleBinding | null> {
       const row = await db.roleBinding.findUnique({ where: { id } });
       return row && fromRow(row);
