@@ -16,6 +16,7 @@ import { subjectsOf } from '../../src/security/principal.js';
 import { CMF_KINDS, ENVIRONMENT_KINDS, type EnvironmentKind, type Kind, type ResourceRef, type Verb } from '../../src/security/resources.js';
 import { apiClient, type TestResponse } from '../support/api.js';
 import { API_VERSION, application, computePool, secret, secretMapping, statement } from '../support/fixtures.js';
+import { query } from '../support/db.js';
 import { issue } from '../support/pki.js';
 import { can, mayGrant, visibleNames, type Binding, type ModelPrincipal, type Scope } from '../support/rbacModel.js';
 import { startSecureDrey, type Client, type SecureDrey } from '../support/secureDrey.js';
@@ -543,6 +544,8 @@ function rowsOf(column: Column): Row[] {
 
 /** Routes a row sent a request to. */
 const exercised = new Set<string>();
+/** What each row sent, by its X-Request-Id, for the audit check at the end. */
+const sent = new Map<string, { method: string; status: number; principal: string }>();
 /** The 403 of each existing target, by column, persona and pair, for its missing twin to compare with. */
 const refusals = new Map<string, { text: string; name: string; reason: number }>();
 
@@ -634,9 +637,13 @@ describe.each(COLUMNS)('%s', (column) => {
     const before = row.expected < 300 ? await row.before?.() : undefined;
     const key = keyOf(column, row.persona);
     exercised.add(row.route);
+    const id = `matrix-${sent.size + 1}`;
+    const creds = credentials.get(key)!;
     const res = row.raw
-      ? await rawRequest(credentials.get(key)!, key, row.method, path)
-      : await clients.get(key)!.request(row.method, path, row.body);
+      ? await rawRequest({ ...creds, headers: { ...creds.headers, 'x-request-id': id } }, key, row.method, path)
+      : await clients.get(key)!.request(row.method, path, row.body, { headers: { 'x-request-id': id } });
+    const user = who(column, row.persona)?.user;
+    sent.set(id, { method: row.method, status: res.status, principal: user === undefined ? 'User:system:anonymous' : `User:${user}` });
     // the body rides along so that a wrong status shows what drey said
     expect({ status: res.status, text: res.text.slice(0, 600) }).toEqual({ status: row.expected, text: expect.any(String) });
     const p = who(column, row.persona);
@@ -664,4 +671,20 @@ describe.each(COLUMNS)('%s', (column) => {
 
 it('sent a request to every route', () => {
   expect(ROUTES.filter((r) => !exercised.has(r))).toEqual([]);
+});
+
+it('recorded every write and every refusal of the run in the audit trail exactly once, with its principal and status, and nothing else', async () => {
+  // reading the trail through the API stores every event recorded before it
+  expect((await world.as('bootstrap').then((c) => c.get('/drey/api/v1/audit-events?limit=1'))).status).toBe(200);
+  const rows = await query<{ requestId: string; principal: string; status: number; outcome: string }>(
+    world.drey.databaseUrl,
+    `SELECT "requestId", principal, status, outcome FROM "AuditEvent" WHERE "requestId" LIKE 'matrix-%' ORDER BY seq`,
+  );
+  const recorded = new Map<string, { principal: string; status: number }[]>();
+  for (const r of rows) recorded.set(r.requestId, [...(recorded.get(r.requestId) ?? []), { principal: r.principal, status: r.status }]);
+  const expected = [...sent].filter(([, s]) => !['GET', 'HEAD'].includes(s.method) || [401, 403, 429].includes(s.status));
+  expect(expected.length).toBeGreaterThan(1000);
+  expect(Object.fromEntries([...recorded].sort(([a], [b]) => a.localeCompare(b)))).toEqual(
+    Object.fromEntries(expected.map(([id, s]) => [id, [{ principal: s.principal, status: s.status }]]).sort(([a], [b]) => String(a).localeCompare(String(b)))),
+  );
 });
