@@ -40,6 +40,12 @@ export interface Config {
   port: number;
   /** Address the API binds to. */
   host: string;
+  /** Port of the plain-HTTP ops server (`/livez`, `/readyz`, `/metrics`); `off` for none. */
+  opsPort: number | 'off';
+  /** Address the ops server binds to (the API's by default). */
+  opsHost: string;
+  /** How long a stopping drey answers not ready before it stops serving, so endpoints drain. */
+  shutdownDelayMs: number;
   /** Directory for drey's own files (embedded PostgreSQL, kubeconfig, caches). */
   dataDir: string;
   /** External PostgreSQL; when absent drey runs an embedded one in `dataDir`. */
@@ -131,6 +137,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     host,
+    opsPort: env.CMF_OPS_PORT === 'off' ? 'off' : integer(env, 'CMF_OPS_PORT', 8081, 0, 65535),
+    opsHost: env.CMF_OPS_HOST || host,
+    shutdownDelayMs: integer(env, 'CMF_SHUTDOWN_DELAY_MS', 5_000, 0, 600_000),
     dataDir,
     databaseUrl,
     logLevel: logLevel as Config['logLevel'],

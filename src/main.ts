@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createApp, type AppSecurity } from './api/app.js';
 import type { Authenticators } from './api/authenticate.js';
 import type { SecurityParts } from './api/securityRoutes.js';
+import { serveOps } from './api/ops.js';
 import { serve } from './api/server.js';
 import { tlsOptions, watchTls } from './api/tls.js';
 import { LeaderElection } from './controllers/leader.js';
@@ -21,6 +22,7 @@ import { LocalKafkaStack } from './kafka/local/stack.js';
 import { ConfigError, isLoopback, loadConfig, type Config } from './config.js';
 import { createDomain } from './domain/index.js';
 import { createLogger, type Logger } from './log.js';
+import { Metrics } from './metrics.js';
 import type { ClusterLocator } from './controllers/statements.js';
 import { StatementEngine, type GatewaySetting } from './statements/engine.js';
 import { ApiTokenAuthenticator } from './security/apiTokens.js';
@@ -36,9 +38,10 @@ import { Encryption, sealPlaintextRows, verifyKeyring } from './security/sealing
 import { createPrismaClient, poolOf } from './store/client.js';
 import { KafkaCatalogs } from './catalogs/view.js';
 import { EmbeddedPostgres } from './store/embeddedPostgres.js';
-import { DatabaseProbe } from './store/health.js';
+import { DatabaseProbe, type DatabaseHealth } from './store/health.js';
 import { createStore } from './store/index.js';
 import { migrate, MIGRATIONS_DIR } from './store/migrate.js';
+import { phaseCounts } from './store/phaseCounts.js';
 
 /** A connection string with its password hidden, for the log. */
 function redact(url: string): string {
@@ -132,6 +135,9 @@ async function startLocalKafka(config: Config, javaTools: FindJavaTools, log: Lo
 /** A running drey and the way to stop it. */
 export interface Drey {
   url: string;
+  /** The ops server (`/livez`, `/readyz`, `/metrics`), unless CMF_OPS_PORT=off. */
+  opsUrl: string | undefined;
+  metrics: Metrics;
   /** The simulated cluster, when drey brought its own. */
   sim: SimCluster | undefined;
   /** Real Flink behind the simulated cluster, when it runs. */
@@ -141,7 +147,10 @@ export interface Drey {
   /** The controllers (running only while this process leads). */
   controllers: ControllerManager;
   leader: LeaderElection;
+  /** Stops at once (not ready, then the stop sequence). */
   stop(): Promise<void>;
+  /** Stops as on SIGTERM: not ready at once, CMF_SHUTDOWN_DELAY_MS for endpoints to drain, then `stop`. */
+  shutdown(): Promise<void>;
 }
 
 /** What `start` tells its caller beyond the Drey it returns. */
@@ -186,6 +195,7 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
     throw err;
   }
   const store = createStore(prisma, { keyring });
+  const metrics = new Metrics({ pool: poolOf(prisma), phases: phaseCounts(poolOf(prisma)) });
   const probe = new DatabaseProbe(databaseUrl);
 
   const source = chooseCluster(config.kube, process.env);
@@ -250,11 +260,11 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
       ? () => ({ restUrl: running.restUrl, address: rest.hostname, port: Number(rest.port) })
       : () => ({ unavailable: `Waiting for real Flink: the simulated cluster runs none (${simulatedWhy}).` });
     gateway = config.sqlGatewayUrl ? { url: config.sqlGatewayUrl } : running ? { url: running.gatewayUrl } : { unavailable: `${simulatedWhy}; set CMF_SQL_GATEWAY_URL or install a JDK 17 and Maven for local Flink` };
-    kubeConfig = kubeConfigFromString(sim.kubeconfig());
+    kubeConfig = kubeConfigFromString(sim.kubeconfig(), 'controllers', metrics.kubeCall);
     cluster = { source, server: sim.apiServer.url, kubeconfig: sim.kubeconfigPath, crd: sim.crdSource };
     log.info('cluster: simulated', { ...cluster, try: `KUBECONFIG=${sim.kubeconfigPath} kubectl get flinkdeployments -A` });
   } else {
-    kubeConfig = loadKubeConfig(source);
+    kubeConfig = loadKubeConfig(source, 'controllers', metrics.kubeCall);
     cluster = { source, server: kubeConfig.getCurrentCluster()?.server, context: kubeConfig.getCurrentContext() };
     log.info(`cluster: ${source}`, cluster);
     flinkInfo = { jobs: 'the Flink Kubernetes Operator', sqlGateway: config.sqlGatewayUrl ?? 'none (set CMF_SQL_GATEWAY_URL)' };
@@ -275,7 +285,7 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
           });
   }
   const deployments = new FlinkDeployments({ kubeConfig });
-  const engine = new StatementEngine(gateway, log, new KafkaCatalogs({ store, log, ttlMs: config.catalogCacheMs }));
+  const engine = new StatementEngine(gateway, log, new KafkaCatalogs({ store, log, ttlMs: config.catalogCacheMs }), metrics.flinkCall('sqlgateway'));
   log.info('statements', 'unavailable' in gateway ? { sqlGateway: 'none', why: gateway.unavailable } : { sqlGateway: gateway.url });
   const authorizer = new Authorizer({ superUsers: config.security.superUsers, load: () => store.roleBindings.all() });
   const bindings = new RoleBindingSnapshot({ authorizer, log });
@@ -296,7 +306,7 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
   // after a key rotation (a new first key), secrets sealed under older keys are rewrapped in the background
   const sealed = await parts.encryption!.status();
   if (sealed.plaintext > 0 || sealed.keys.some((k) => k.id !== sealed.primaryKey && k.secrets > 0)) parts.encryption!.startRewrap();
-  const controllers = new ControllerManager({ store, deployments, databaseUrl, log, engine, locateCluster, resyncMs: config.resyncMs });
+  const controllers = new ControllerManager({ store, deployments, databaseUrl, log, engine, locateCluster, resyncMs: config.resyncMs, metrics });
   const identity = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const leader = new LeaderElection({
     store,
@@ -307,22 +317,25 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
     retryMs: Math.max(500, Math.floor(config.leaderLeaseMs / 5)),
     onStartedLeading: () => controllers.start(),
     onStoppedLeading: () => controllers.stop(),
+    metrics,
   });
   if (config.controllers === 'on') leader.start();
   else log.info('controllers: off (CMF_CONTROLLERS=off): this drey serves the API and never leads');
 
+  const database = async (): Promise<DatabaseHealth> => {
+    const health = await probe.check();
+    const why = embedded?.lastFailure;
+    return !health.up && why ? { up: false, error: `the embedded PostgreSQL is being restarted (${why})` } : health;
+  };
   const app = createApp({
     domain,
     log,
     info: () => ({ database: embedded ? 'embedded' : 'external', cluster, flink: flinkInfo, kafka: kafkaInfo, controllers: { identity, enabled: config.controllers === 'on', leader: leader.isLeader } }),
-    database: async () => {
-      const health = await probe.check();
-      const why = embedded?.lastFailure;
-      return !health.up && why ? { up: false, error: `the embedded PostgreSQL is being restarted (${why})` } : health;
-    },
+    database,
     locateJobManager,
     ...(security ? { security } : {}),
     parts,
+    metrics,
   });
   const tls = config.security.tls;
   const server: Server = await serve(app, { port: config.port, host: config.host, log, ...(tls ? { tls: tlsOptions(tls) } : {}) });
@@ -333,9 +346,12 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
   log.info('drey is listening', { url, api: `${url}/cmf/api/v1` });
   describePosture(config, url, log);
 
+  let ops: Server | undefined;
+  let draining = false;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      draining = true;
       log.info('drey is stopping');
       await leader.stop();
       stopWatchingTls();
@@ -343,6 +359,11 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
+      });
+      await new Promise<void>((resolve) => {
+        if (!ops) return resolve();
+        ops.close(() => resolve());
+        ops.closeAllConnections();
       });
       await sim?.stop();
       await flink?.stop();
@@ -355,7 +376,28 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
       await embedded?.stop();
       log.info('drey stopped');
     })());
-  return { url, sim, flink, kafka, controllers, leader, stop };
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () =>
+    (shuttingDown ??= (async () => {
+      draining = true;
+      log.info('drey is shutting down: not ready from now on', { delayMs: config.shutdownDelayMs });
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+      await stop();
+    })());
+  let opsUrl: string | undefined;
+  if (config.opsPort !== 'off') {
+    try {
+      ops = await serveOps({ port: config.opsPort, host: config.opsHost, log, metrics, database, stopping: () => draining });
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    const opsAddress = ops.address();
+    const opsHost = config.opsHost === '0.0.0.0' ? 'localhost' : config.opsHost;
+    opsUrl = `http://${opsHost.includes(':') ? `[${opsHost}]` : opsHost}:${typeof opsAddress === 'object' && opsAddress ? opsAddress.port : config.opsPort}`;
+    log.info('ops server is listening', { url: opsUrl, livez: `${opsUrl}/livez`, readyz: `${opsUrl}/readyz`, metrics: `${opsUrl}/metrics` });
+  }
+  return { url, opsUrl, metrics, sim, flink, kafka, controllers, leader, stop, shutdown };
 }
 
 /** The authenticators and limits of a drey that has any; none is the local posture. */
@@ -404,6 +446,22 @@ function describePosture(config: Config, url: string, log: Logger): void {
   });
 }
 
+/** `drey migrate`: applies the migrations to DATABASE_URL and exits, for an init container. */
+async function migrateAndExit(config: Config, log: Logger): Promise<never> {
+  if (config.databaseUrl === undefined) {
+    process.stderr.write('drey: migrate needs DATABASE_URL (a postgresql:// connection string)\n');
+    process.exit(2);
+  }
+  try {
+    const report = await migrate(config.databaseUrl, MIGRATIONS_DIR);
+    log.info('migrations applied', { url: redact(config.databaseUrl), applied: report.applied.length ? report.applied.join(',') : 'none', alreadyApplied: report.alreadyApplied });
+    process.exit(0);
+  } catch (err) {
+    log.error('migrations failed', { url: redact(config.databaseUrl), error: (err as Error).message });
+    process.exit(1);
+  }
+}
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -416,6 +474,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  if (process.argv[2] === 'migrate') return migrateAndExit(config, log);
   let drey: Drey | undefined;
   const fatal = (err: Error): void => {
     log.error('drey cannot go on; exiting so that it is started afresh', { error: err.message });
@@ -430,7 +489,7 @@ async function main(): Promise<void> {
   const running = drey;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      running.stop().then(
+      running.shutdown().then(
         () => process.exit(0),
         (err: unknown) => {
           log.error('drey did not stop cleanly', { error: (err as Error).message });

@@ -3,12 +3,14 @@ import type { Domain } from '../domain/index.js';
 import { TooManyRequests } from '../domain/errors.js';
 import type { DatabaseHealth } from '../store/health.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { Principal } from '../security/principal.js';
 import type { RateLimiter } from '../security/rateLimit.js';
 import { authorize } from './access.js';
 import { auditRequests } from './auditRequests.js';
 import { authenticate, LOCAL_PRINCIPAL, type Authenticators } from './authenticate.js';
 import { errorHandler, notFound } from './errors.js';
+import { openApiRoutes } from './openapi.js';
 import { requestId } from './requestId.js';
 import { cmfRoutes, type Guard } from './routes.js';
 import { securityRoutes, type SecurityParts } from './securityRoutes.js';
@@ -35,6 +37,8 @@ export interface AppOptions {
   security?: AppSecurity;
   /** The audit trail and encryption at rest, for drey's own routes (and every request's audit). */
   parts?: SecurityParts;
+  /** Where requests are counted and timed; none when absent. */
+  metrics?: Metrics;
 }
 
 /** 429 once a principal asked too often. */
@@ -62,6 +66,27 @@ function limitFailures(limiter: RateLimiter): RequestHandler {
   };
 }
 
+/** Paths no route matched share one `route` label: a raw path would make one series per name a caller tried. */
+const UNMATCHED = '<unmatched>';
+
+/**
+ * Times every request by method, route template (`/cmf/api/v1/environments/:envName`, never the
+ * raw path, whose names would make a series per resource) and status code, and counts those in flight.
+ */
+function measureRequests(metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    metrics.httpInFlight.inc();
+    res.once('close', () => {
+      metrics.httpInFlight.dec();
+      const template = req.route?.path as string | string[] | undefined;
+      const route = template === undefined ? UNMATCHED : req.baseUrl + (Array.isArray(template) ? template.join('|') : String(template));
+      metrics.httpDuration.observe({ method: req.method, route, code: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  };
+}
+
 /** The HTTP application: request ids, audit, authentication, CMF and drey routes, one error handler. */
 export function createApp({
   domain,
@@ -71,11 +96,13 @@ export function createApp({
   locateJobManager = () => ({ unavailable: 'this drey cannot reach JobManagers' }),
   security,
   parts = {},
+  metrics,
 }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // reply() tags GETs itself, and answers If-None-Match whatever Cache-Control says
   app.set('query parser', 'simple');
+  if (metrics) app.use(measureRequests(metrics));
   app.use(requestId);
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
@@ -95,6 +122,7 @@ export function createApp({
       ...(health.up ? {} : { databaseError: health.error }),
     });
   });
+  app.use(openApiRoutes());
   if (parts.audit) app.use(auditRequests(parts.audit.trail));
   if (security) {
     if (security.limits?.failures) app.use(limitFailures(security.limits.failures));

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/index.js';
 
 /** Options of leader election. */
@@ -19,6 +20,8 @@ export interface LeaderElectionOptions {
   onStartedLeading: () => Promise<void>;
   /** Called when it stops being the leader (lost the lease, or stopping). */
   onStoppedLeading: () => Promise<void>;
+  /** Where `leader_election_master_status` is set (0 from the start: a backup until it leads). */
+  metrics?: Metrics;
 }
 
 /**
@@ -27,14 +30,18 @@ export interface LeaderElectionOptions {
  * leading at once rather than risk two leaders.
  */
 export class LeaderElection {
-  private readonly options: Required<LeaderElectionOptions>;
+  private readonly options: Required<Omit<LeaderElectionOptions, 'metrics'>>;
+  private readonly metrics: Metrics | undefined;
   private timer: NodeJS.Timeout | undefined;
   private leading = false;
   private stopped = false;
   private tick: Promise<void> = Promise.resolve();
 
   constructor(options: LeaderElectionOptions) {
-    this.options = { name: 'controllers', ttlMs: 10_000, renewMs: 3_000, retryMs: 2_000, ...options };
+    const { metrics, ...rest } = options;
+    this.options = { name: 'controllers', ttlMs: 10_000, renewMs: 3_000, retryMs: 2_000, ...rest };
+    this.metrics = metrics;
+    metrics?.leading(this.options.name, false);
   }
 
   /** True while this process holds the lease. */
@@ -75,6 +82,7 @@ export class LeaderElection {
     if (this.stopped) return;
     if (held && !this.leading) {
       this.leading = true;
+      this.metrics?.leading(name, true);
       log.info('leader election: this process leads; controllers start', { identity });
       try {
         await this.options.onStartedLeading();
@@ -90,6 +98,7 @@ export class LeaderElection {
 
   private async stepDown(reason: string): Promise<void> {
     this.leading = false;
+    this.metrics?.leading(this.options.name, false);
     this.options.log.info('leader election: this process no longer leads; controllers stop', { reason });
     await this.options.onStoppedLeading().catch((err: unknown) => {
       this.options.log.error('controllers did not stop cleanly', { error: (err as Error).message });

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { ControllerName, Metrics } from '../metrics.js';
 import type { DeploymentCache } from '../kube/cache.js';
 import type { FlinkDeployments } from '../kube/flinkDeployments.js';
 import type { StatementEngine } from '../statements/engine.js';
@@ -27,6 +28,8 @@ export interface ControllerManagerOptions {
   locateCluster: ClusterLocator;
   /** How often every resource is reconciled even if nothing was heard. */
   resyncMs?: number;
+  /** Where reconciles, work queues and Flink calls are counted. */
+  metrics?: Metrics;
 }
 
 /** One controller with its queue, the channel its API writes arrive on, and its resync keys. */
@@ -56,21 +59,21 @@ export class ControllerManager {
   private running = false;
 
   constructor(private readonly options: ControllerManagerOptions) {
-    const { store, deployments, log, engine } = options;
+    const { store, deployments, log, engine, metrics } = options;
     this.cache = createDeploymentCache({ deployments, log, onChange: (d) => this.route(d) });
     const cache = this.cache;
     this.applications = new ApplicationController({ store, deployments, cache, log });
-    this.statements = new StatementController({ store, deployments, cache, log, engine, locate: options.locateCluster });
+    this.statements = new StatementController({ store, deployments, cache, log, engine, locate: options.locateCluster, ...(metrics ? { metrics } : {}) });
     this.computePools = new ComputePoolController({ store, deployments, cache, log });
-    const loop = (name: string, channel: string, reconcile: Reconcile, keys: () => Promise<string[]>, concurrency: number): Loop => ({
-      queue: new WorkQueue({ name, reconcile, log, concurrency }),
+    const loop = (name: ControllerName, channel: string, reconcile: Reconcile, keys: () => Promise<string[]>, concurrency: number): Loop => ({
+      queue: new WorkQueue({ name, reconcile, log, concurrency, ...(metrics ? { metrics } : {}) }),
       channel,
       keys,
     });
     this.loops = {
-      applications: loop('applications', APPLICATION_CHANNEL, (k) => this.applications.reconcile(k), () => this.applications.keys(), CONCURRENCY.applications),
-      statements: loop('statements', STATEMENT_CHANNEL, (k) => this.statements.reconcile(k), () => this.statements.keys(), CONCURRENCY.statements),
-      computePools: loop('compute pools', COMPUTE_POOL_CHANNEL, (k) => this.computePools.reconcile(k), () => this.computePools.keys(), CONCURRENCY.computePools),
+      applications: loop('application', APPLICATION_CHANNEL, (k) => this.applications.reconcile(k), () => this.applications.keys(), CONCURRENCY.applications),
+      statements: loop('statement', STATEMENT_CHANNEL, (k) => this.statements.reconcile(k), () => this.statements.keys(), CONCURRENCY.statements),
+      computePools: loop('computepool', COMPUTE_POOL_CHANNEL, (k) => this.computePools.reconcile(k), () => this.computePools.keys(), CONCURRENCY.computePools),
     };
   }
 

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { Metrics, QueueMetrics } from '../metrics.js';
 
 /** What a reconcile asks of the queue: come back after a while even if nothing changes. */
 export interface ReconcileResult {
@@ -21,6 +22,8 @@ export interface WorkQueueOptions {
   /** First retry delay after an error; doubled per consecutive failure, with jitter. */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Where its depth, adds, retries, waits and reconciles are counted (under `name`). */
+  metrics?: Metrics;
 }
 
 /**
@@ -29,7 +32,11 @@ export interface WorkQueueOptions {
  * requeue with exponential backoff and jitter.
  */
 export class WorkQueue {
-  private readonly options: Required<WorkQueueOptions>;
+  private readonly options: Required<Omit<WorkQueueOptions, 'metrics'>>;
+  private readonly metrics: QueueMetrics | undefined;
+  /** When each queued key was queued, and each active key started (for the queue's metrics). */
+  private readonly queuedAt = new Map<string, number>();
+  private readonly startedAt = new Map<string, number>();
   private readonly queued = new Set<string>();
   private readonly order: string[] = [];
   private readonly active = new Set<string>();
@@ -40,7 +47,12 @@ export class WorkQueue {
   private stopped = true;
 
   constructor(options: WorkQueueOptions) {
-    this.options = { concurrency: 2, baseDelayMs: 200, maxDelayMs: 30_000, ...options };
+    const { metrics, ...rest } = options;
+    this.options = { concurrency: 2, baseDelayMs: 200, maxDelayMs: 30_000, ...rest };
+    this.metrics = metrics?.queue(options.name, {
+      depth: () => this.order.length,
+      longestRunningSeconds: () => (this.startedAt.size ? (performance.now() - Math.min(...this.startedAt.values())) / 1000 : 0),
+    });
   }
 
   /** Starts taking keys off the queue. */
@@ -55,12 +67,18 @@ export class WorkQueue {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.queued.clear();
+    this.queuedAt.clear();
     this.order.length = 0;
     await Promise.allSettled([...this.running]);
   }
 
   /** Queues a key now. */
   add(key: string): void {
+    this.put(key, false);
+  }
+
+  /** Queues a key; `again` for a key added while it was reconciled, already counted then. */
+  private put(key: string, again: boolean): void {
     if (this.stopped) return;
     const timer = this.timers.get(key);
     if (timer) {
@@ -68,10 +86,13 @@ export class WorkQueue {
       this.timers.delete(key);
     }
     if (this.active.has(key)) {
+      if (!this.dirty.has(key)) this.metrics?.added();
       this.dirty.add(key);
       return;
     }
     if (this.queued.has(key)) return;
+    if (!again) this.metrics?.added();
+    this.queuedAt.set(key, performance.now());
     this.queued.add(key);
     this.order.push(key);
     this.pump();
@@ -104,11 +125,13 @@ export class WorkQueue {
       if (index < 0) return;
       const [key] = this.order.splice(index, 1) as [string];
       this.queued.delete(key);
+      this.metrics?.waited((performance.now() - (this.queuedAt.get(key) ?? performance.now())) / 1000);
+      this.queuedAt.delete(key);
       this.active.add(key);
       const run = this.run(key).finally(() => {
         this.running.delete(run);
         this.active.delete(key);
-        if (this.dirty.delete(key)) this.add(key);
+        if (this.dirty.delete(key)) this.put(key, true);
         this.pump();
       });
       this.running.add(run);
@@ -117,11 +140,19 @@ export class WorkQueue {
 
   private async run(key: string): Promise<void> {
     const { name, reconcile, log } = this.options;
+    const started = performance.now();
+    this.startedAt.set(key, started);
+    const done = (result: 'success' | 'error' | 'requeue_after') => {
+      this.startedAt.delete(key);
+      this.metrics?.reconciled((performance.now() - started) / 1000, result);
+    };
     try {
       const result = await reconcile(key);
+      done(result?.requeueAfterMs !== undefined ? 'requeue_after' : 'success');
       this.failures.delete(key);
       if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
     } catch (err) {
+      done('error');
       if (err instanceof TerminalError) {
         this.failures.delete(key);
         log.warn(`${name}: not retried`, { key, error: err.message });
@@ -129,6 +160,7 @@ export class WorkQueue {
       }
       const delay = this.backoff(key);
       log.warn(`${name}: reconcile failed, retrying`, { key, inMs: delay, error: (err as Error).message });
+      this.metrics?.retried();
       this.addAfter(key, delay);
     }
   }

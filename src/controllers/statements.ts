@@ -18,6 +18,7 @@ import type { Store } from '../store/index.js';
 import type { NewStatementException, StatementWithEnvironment } from '../store/statements.js';
 import { splitKey } from './keys.js';
 import type { ReconcileResult } from './queue.js';
+import type { Metrics } from '../metrics.js';
 import {
   applySessionCluster,
   clusterName,
@@ -48,6 +49,8 @@ export interface StatementControllerOptions {
   log: Logger;
   /** How often a running job is looked at. */
   observeMs?: number;
+  /** Where JobManager calls are counted. */
+  metrics?: Metrics;
   /** How long a statement the API is preparing is left to it before the controller prepares it. */
   prepareGraceMs?: number;
 }
@@ -163,7 +166,7 @@ export class StatementController {
   private jobManager(restUrl: string): JobManagerClient {
     let client = this.jobManagers.get(restUrl);
     if (!client) {
-      client = new JobManagerClient({ baseUrl: restUrl, timeoutMs: 30_000, retries: 2 });
+      client = new JobManagerClient({ baseUrl: restUrl, timeoutMs: 30_000, retries: 2, ...(this.options.metrics ? { observe: this.options.metrics.flinkCall('jobmanager') } : {}) });
       this.jobManagers.set(restUrl, client);
     }
     return client;

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CallObserver } from '../metrics.js';
 /**
  * The HTTP transport shared by drey's Flink clients (JobManager REST and SQL Gateway REST): JSON in
  * and out, a deadline on every call, retries only for calls that are safe to repeat, and errors that
@@ -27,6 +28,8 @@ export interface FlinkRestOptions {
   retries?: number;
   /** Delay before the first retry; doubled for each further one. */
   retryDelayMs?: number;
+  /** Hears every attempt: its status (0: Flink never answered) and how long it took, for metrics. */
+  observe?: CallObserver;
 }
 
 /** One request. `safe` marks calls Flink treats as idempotent (reads, closes): only those are retried. */
@@ -74,12 +77,14 @@ export class FlinkRest {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly retryDelayMs: number;
+  private readonly observe: CallObserver | undefined;
 
   constructor(options: FlinkRestOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.retries = options.retries ?? 3;
     this.retryDelayMs = options.retryDelayMs ?? 200;
+    this.observe = options.observe;
   }
 
   /** Sends a request and returns the parsed JSON body (or undefined for an empty one). */
@@ -104,6 +109,19 @@ export class FlinkRest {
   }
 
   private async once(what: string, request: FlinkRequest): Promise<unknown> {
+    const started = performance.now();
+    const observe = (status: number) => this.observe?.({ method: request.method, url: this.baseUrl, status, seconds: (performance.now() - started) / 1000 });
+    try {
+      const { status, body } = await this.attempt(what, request);
+      observe(status);
+      return body;
+    } catch (err) {
+      observe(err instanceof FlinkError ? err.status : 0);
+      throw err;
+    }
+  }
+
+  private async attempt(what: string, request: FlinkRequest): Promise<{ status: number; body: unknown }> {
     const timeoutMs = request.timeoutMs ?? this.timeoutMs;
     const headers: Record<string, string> = { accept: 'application/json' };
     let body: string | FormData | undefined;
@@ -137,7 +155,7 @@ export class FlinkRest {
         parsed = undefined;
       }
     }
-    if (response.ok) return parsed;
+    if (response.ok) return { status: response.status, body: parsed };
     const errors = errorsOf(parsed) ?? (text ? [text.slice(0, 500)] : [`HTTP ${response.status}`]);
     throw new FlinkError(response.status, `${what}: ${flinkMessage(errors)}`, errors);
   }

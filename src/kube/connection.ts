@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { CallObserver } from '../metrics.js';
 import { PooledKubeConfig } from './pool.js';
 
 /** Where drey's Kubernetes comes from. */
@@ -30,17 +31,17 @@ export function chooseCluster(setting: ClusterSetting, env: NodeJS.ProcessEnv): 
   return 'simulated';
 }
 
-/** A client configuration for a real cluster; `component` names the client in its User-Agent. */
-export function loadKubeConfig(source: Exclude<ClusterSource, 'simulated'>, component = 'controllers'): PooledKubeConfig {
-  const kc = new PooledKubeConfig(component);
+/** A client configuration for a real cluster; `component` names the client in its User-Agent; `observe` hears its calls. */
+export function loadKubeConfig(source: Exclude<ClusterSource, 'simulated'>, component = 'controllers', observe?: CallObserver): PooledKubeConfig {
+  const kc = new PooledKubeConfig(component, observe);
   if (source === 'in-cluster') kc.loadFromCluster();
   else kc.loadFromDefault();
   return kc;
 }
 
-/** A client configuration from kubeconfig text (the simulated cluster writes one); `component` names the client in its User-Agent. */
-export function kubeConfigFromString(text: string, component = 'controllers'): PooledKubeConfig {
-  const kc = new PooledKubeConfig(component);
+/** A client configuration from kubeconfig text (the simulated cluster writes one); `component` names the client in its User-Agent; `observe` hears its calls. */
+export function kubeConfigFromString(text: string, component = 'controllers', observe?: CallObserver): PooledKubeConfig {
+  const kc = new PooledKubeConfig(component, observe);
   kc.loadFromString(text);
   return kc;
 }

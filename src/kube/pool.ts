@@ -1,6 +1,17 @@
 import http from 'node:http';
 import https from 'node:https';
-import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
+import {
+  createConfiguration,
+  KubeConfig,
+  Observable,
+  ServerConfiguration,
+  type ApiConstructor,
+  type ApiType,
+  type HttpLibrary,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
+import type { CallObserver } from '../metrics.js';
 
 /** What a client says it is in every request (the API server's audit log and metrics see it). */
 export const USER_AGENT = 'drey/0.1.0';
@@ -23,9 +34,45 @@ export class PooledKubeConfig extends KubeConfig {
   private readonly agents = new Map<string, http.Agent>();
   private readonly userAgent: string;
 
-  constructor(component: string) {
+  constructor(
+    component: string,
+    /** Hears every call made through the API clients of this config (not watches), for metrics. */
+    private readonly observe?: CallObserver,
+  ) {
     super();
     this.userAgent = `${USER_AGENT} ${component}`;
+  }
+
+  /** An API client like the base class makes, whose calls are timed and counted when observed. */
+  override makeApiClient<T extends ApiType>(apiClientType: ApiConstructor<T>): T {
+    const observe = this.observe;
+    if (!observe) return super.makeApiClient(apiClientType);
+    const cluster = this.getCurrentCluster();
+    if (!cluster) throw new Error('No active cluster!');
+    const base = createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: this } });
+    const http: HttpLibrary = base.httpApi;
+    const timed: HttpLibrary = {
+      send(request: RequestContext): Observable<ResponseContext> {
+        const started = performance.now();
+        const seen = (status: number) => observe({ method: request.getHttpMethod().toString(), url: request.getUrl(), status, seconds: (performance.now() - started) / 1000 });
+        return new Observable(
+          http
+            .send(request)
+            .toPromise()
+            .then(
+              (response) => {
+                seen(response.httpStatusCode);
+                return response;
+              },
+              (err: unknown) => {
+                seen(0);
+                throw err;
+              },
+            ),
+        );
+      },
+    };
+    return new apiClientType({ ...base, httpApi: timed });
   }
 
   /** The pooled agent standing in for one the client just made (same options, kept alive). */

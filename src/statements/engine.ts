@@ -1,4 +1,6 @@
 import type { KafkaCatalogs } from '../catalogs/view.js';
+import { FlinkRest } from '../flink/rest.js';
+import type { CallObserver } from '../metrics.js';
 import { SqlGatewayClient } from '../flink/sqlGateway.js';
 import type { Logger } from '../log.js';
 import { StatementPreparer } from './prepare.js';
@@ -26,12 +28,14 @@ export class StatementEngine {
     log: Logger,
     /** The Kafka catalogs statements see; none when absent. */
     readonly catalogs?: KafkaCatalogs,
+    /** Hears every call to the gateway (for metrics). */
+    observe?: CallObserver,
   ) {
     if ('unavailable' in setting) {
       this.unavailable = setting.unavailable;
       return;
     }
-    this.gateway = new SqlGatewayClient({ baseUrl: setting.url, timeoutMs: 60_000, retries: 2 });
+    this.gateway = new SqlGatewayClient({ rest: new FlinkRest({ baseUrl: setting.url, timeoutMs: 60_000, retries: 2, ...(observe ? { observe } : {}) }) });
     this.sessions = new SqlSessions({ gateway: this.gateway, log });
     this.preparer = new StatementPreparer(this.sessions);
     this.reader = new ResultReader(this.gateway);

@@ -95,6 +95,7 @@ async function startDrey(dataDir: string): Promise<Drey> {
   const crd = sharedCrdFile();
   const config = loadConfig({
     PORT: '0',
+    CMF_OPS_PORT: '0',
     HOST: '127.0.0.1',
     CMF_DATA_DIR: dataDir,
     CMF_KUBE: 'simulated',

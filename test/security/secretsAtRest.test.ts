@@ -250,6 +250,7 @@ describe('drey refuses to start with a wrong or missing key, and writes nothing'
     const crd = sharedCrdFile();
     const config = loadConfig({
       PORT: '0',
+      CMF_OPS_PORT: '0',
       HOST: '127.0.0.1',
       DATABASE_URL: databaseUrl,
       CMF_DATA_DIR: dataDir,

@@ -42,6 +42,7 @@ export async function startDrey(env: Record<string, string> = {}, hooks: StartHo
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
+    CMF_OPS_PORT: '0',
     DATABASE_URL: databaseUrl,
     CMF_DATA_DIR: dataDir,
     CMF_KUBE: 'simulated',

@@ -26,7 +26,7 @@ export interface Running {
 export async function startDrey(env: Record<string, string>): Promise<Running> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', CMF_SIM_CRD: sharedCrdFile() ?? '', CMF_LOCAL_FLINK: 'off', CMF_LOCAL_KAFKA: 'off', ...env },
+    env: { ...process.env, PORT: '0', CMF_OPS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', CMF_SIM_CRD: sharedCrdFile() ?? '', CMF_LOCAL_FLINK: 'off', CMF_LOCAL_KAFKA: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

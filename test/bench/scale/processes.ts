@@ -223,6 +223,7 @@ export async function startDrey(cleanup: Cleanup, options: DreyOptions): Promise
       CMF_LOCAL_KAFKA: 'off',
       CMF_SIM_STEP_MS: '100',
       PORT: String(port),
+      CMF_OPS_PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       ...env,
