@@ -487,9 +487,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const running = drey;
+  // SIGTERM (Kubernetes) drains first; SIGINT (Ctrl-C at a terminal) stops at once
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      running.shutdown().then(
+      (signal === 'SIGTERM' ? running.shutdown() : running.stop()).then(
         () => process.exit(0),
         (err: unknown) => {
           log.error('drey did not stop cleanly', { error: (err as Error).message });
