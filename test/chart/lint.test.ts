@@ -20,7 +20,7 @@ describe('helm lint --strict', () => {
   });
 
   test('finds the example values files', () => {
-    expect(VALUES_FILES).toEqual(['default-values.yaml', 'ha-values.yaml', 'monitoring-values.yaml', 'namespaced-values.yaml', 'production-values.yaml', 'tls-ingress-values.yaml']);
+    expect(VALUES_FILES).toEqual(['default-values.yaml', 'ha-values.yaml', 'key-rotation-values.yaml', 'monitoring-values.yaml', 'namespaced-values.yaml', 'oidc-values.yaml', 'production-values.yaml', 'tls-ingress-values.yaml']);
   });
 
   test.each(VALUES_FILES)('passes with ci/%s', async (file) => {
@@ -44,6 +44,14 @@ describe('values.schema.json refuses wrong values', () => {
     ['an unknown client-auth', ['--set', 'tls.clientAuth=required'], 'tls.clientAuth: tls.clientAuth must be one of the following'],
     ['a malformed super user', ['--set', 'auth.superUsers[0]=alice'], 'auth.superUsers.0: Does not match pattern'],
     ['a malformed digest', ['--set', 'image.digest=sha256:abc'], 'image.digest: Does not match pattern'],
+    ['a gateway jar without its sha256', ['--set', 'sqlGateway.jars[0].url=https://repo.example/x.jar'], 'sqlGateway.jars.0: sha256 is required'],
+    ['a malformed jar sha256', ['--set', 'sqlGateway.jars[0].url=https://repo.example/x.jar,sqlGateway.jars[0].sha256=abc'], 'sqlGateway.jars.0.sha256: Does not match pattern'],
+    ['a shared-secret OIDC algorithm', ['--set', 'auth.oidc.algorithms[0]=HS256'], 'auth.oidc.algorithms.0 must be one of the following'],
+    ['a reserved OIDC user prefix', ['--set', 'auth.oidc.usernamePrefix=system:'], 'auth.oidc.usernamePrefix: Must not validate the schema (not)'],
+    ['a reserved OIDC group prefix', ['--set', 'auth.oidc.groupsPrefix=system:'], 'auth.oidc.groupsPrefix: Must not validate the schema (not)'],
+    ['an extra volume without a name', ['--set', 'extraVolumes[0].emptyDir.medium=Memory'], 'extraVolumes.0: name is required'],
+    ['an extra mount without a path', ['--set', 'sqlGateway.extraVolumeMounts[0].name=x'], 'sqlGateway.extraVolumeMounts.0: mountPath is required'],
+    ['extra volumes that are not a list', ['--set', 'extraVolumes.x=y'], 'extraVolumes: Invalid type. Expected: array, given: object'],
   ])('%s', async (_what, args, message) => {
     const r = await helm(['lint', '--strict', CHART, ...args]);
     expect(r.code).not.toBe(0);

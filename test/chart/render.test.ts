@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { KUBE_VERSIONS, VALUES_FILES, ofKind, render, type K8sObject, type Render } from './helm.js';
 import { validate } from './models.js';
 
@@ -20,6 +21,7 @@ function podSpecs(objects: K8sObject[]): { name: string; spec: any; labels: Reco
 }
 
 const containersOf = (spec: any): any[] => [...(spec.initContainers ?? []), ...spec.containers];
+const gateway = (objects: K8sObject[]) => ofKind(objects, 'Deployment').find((d) => d.spec.template.metadata.labels['app.kubernetes.io/component'] === 'sql-gateway');
 const drey = (objects: K8sObject[]) => ofKind(objects, 'Deployment').find((d) => d.spec.template.metadata.labels['app.kubernetes.io/component'] === 'controller')!;
 const dreyContainer = (objects: K8sObject[]) => drey(objects).spec.template.spec.containers.find((c: any) => c.name === 'drey');
 const env = (container: any): Record<string, any> => Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
@@ -64,9 +66,13 @@ describe.each(matrix)('ci/%s on Kubernetes %s', (file, kube) => {
       expect(c.securityContext.runAsUser).toBeUndefined();
       expect(c.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
     }
+    // the image's entry point runs drey (its distroless base has no node on PATH), so the chart gives arguments only
+    expect(readFileSync('Dockerfile', 'utf8')).toMatch(/^ENTRYPOINT \["\/nodejs\/bin\/node", "dist\/main.js"\]$/m);
     const migrate = spec.initContainers.find((c: any) => c.name === 'migrate');
-    expect(migrate.command).toEqual(['node', 'dist/main.js', 'migrate']);
+    expect(migrate.command).toBeUndefined();
+    expect(migrate.args).toEqual(['migrate']);
     expect(migrate.image).toBe(dreyContainer(objects()).image);
+    expect(dreyContainer(objects()).command).toBeUndefined();
   });
 
   test('probes use the ops port: /livez for startup and liveness, /readyz for readiness', () => {
@@ -84,7 +90,8 @@ describe.each(matrix)('ci/%s on Kubernetes %s', (file, kube) => {
     const e = env(dreyContainer(objects()));
     expect(e).toMatchObject({ HOST: '0.0.0.0', PORT: '8080', CMF_OPS_PORT: '8081', CMF_KUBE: 'in-cluster', CMF_DATA_DIR: '/tmp/drey' });
     expect(e.DATABASE_URL.secretKeyRef).toBeDefined();
-    expect(e.CMF_ENCRYPTION_KEYS).toMatch(/^primary=file:\/etc\/drey\/encryption\/[^/]+$/);
+    // the current key first, then any previous keys (test/chart/encryption.test.ts follows each to its Secret)
+    expect(e.CMF_ENCRYPTION_KEYS).toMatch(/^[A-Za-z0-9._-]+=file:\/etc\/drey\/encryption\/[^/,]+(,[A-Za-z0-9._-]+=file:\/etc\/drey\/encryption-previous\/[^/,]+\/[^/,]+)*$/);
     expect(Number(e.CMF_SHUTDOWN_DELAY_MS) / 1000).toBeLessThan(drey(objects()).spec.template.spec.terminationGracePeriodSeconds);
     const gateway = ofKind(objects(), 'Service').find((s) => s.metadata.name.endsWith('-sql-gateway'));
     if (gateway) expect(e.CMF_SQL_GATEWAY_URL).toBe(`http://${gateway.metadata.name}.drey.svc:${gateway.spec.ports[0].port}`);
@@ -125,14 +132,11 @@ describe.each(matrix)('ci/%s on Kubernetes %s', (file, kube) => {
       expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(watched.split(',').sort());
       expect(ofKind(objects(), 'RoleBinding').map((r) => r.metadata.namespace).sort()).toEqual(watched.split(',').sort());
     }
-    for (const role of [...ofKind(objects(), 'ClusterRole'), ...roles]) {
-      expect(role.rules).toEqual([
-        { apiGroups: ['flink.apache.org'], resources: ['flinkdeployments'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-        { apiGroups: ['flink.apache.org'], resources: ['flinkdeployments/status'], verbs: ['get'] },
-        { apiGroups: [''], resources: ['services', 'pods'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-      ]);
-    }
+    // what src/kube/flinkDeployments.ts calls: list and watch (the cache), get, server-side apply (patch, and create when new), merge patch, delete
+    const flinkDeployments = { apiGroups: ['flink.apache.org'], resources: ['flinkdeployments'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] };
+    for (const role of roles) expect(role.rules).toEqual([flinkDeployments]);
+    // ensureNamespace, only when drey manages every namespace
+    for (const role of ofKind(objects(), 'ClusterRole')) expect(role.rules).toEqual([flinkDeployments, { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'create'] }]);
   });
 
   test('a PodDisruptionBudget exactly when there is more than one replica', () => {
@@ -218,5 +222,113 @@ describe('optional objects', () => {
     expect(e.CMF_OIDC_ISSUER).toBe('https://login.example.com/realms/flink');
     const volumes = drey(objects).spec.template.spec.volumes;
     expect(volumes.find((v: any) => v.name === 'encryption').secret).toMatchObject({ secretName: 'drey-encryption-prod', items: [{ key: 'primary', path: 'primary' }] });
+  });
+});
+
+describe("the SQL Gateway fits Flink 2.3's image", () => {
+  // Checked against apache/flink-docker (docker-entrypoint.sh, Dockerfile-ubuntu.template) and Flink's
+  // bin/sql-gateway.sh, config.sh and config-parser-utils.sh; see the chart README.
+  const spec = () => gateway(renders.get(key('default-values.yaml', '1.30.0'))!.objects)!.spec.template.spec;
+  const container = () => spec().containers.find((c: any) => c.name === 'sql-gateway');
+
+  test("runs sql-gateway.sh in the foreground instead of the image's entry point, which rewrites conf/", () => {
+    expect(container().command.slice(0, 2)).toEqual(['/opt/flink/bin/sql-gateway.sh', 'start-foreground']);
+    expect(container().args).toBeUndefined();
+    expect(env(container()).FLINK_PROPERTIES).toBeUndefined();
+  });
+
+  test('binds every interface, on the port its Service and probes use, and names the Service as its address', () => {
+    const svc = ofKind(renders.get(key('default-values.yaml', '1.30.0'))!.objects, 'Service').find((s) => s.metadata.name === 'drey-sql-gateway')!;
+    const port = svc.spec.ports[0].port;
+    expect(container().command.slice(2)).toEqual([
+      '-Dsql-gateway.endpoint.rest.address=drey-sql-gateway.drey.svc',
+      '-Dsql-gateway.endpoint.rest.bind-address=0.0.0.0',
+      `-Dsql-gateway.endpoint.rest.port=${port}`,
+      `-Dsql-gateway.endpoint.rest.bind-port=${port}`,
+    ]);
+    expect(container().ports).toEqual([{ name: 'rest', containerPort: port, protocol: 'TCP' }]);
+    expect(container().readinessProbe.httpGet).toEqual({ path: '/api_versions', port: 'rest' });
+  });
+
+  test("runs as the image's flink user (uid and gid 9999), since the image itself starts as root", () => {
+    expect(spec().securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 9999, runAsGroup: 9999 });
+  });
+
+  test('writes only to emptyDirs: the log dir, /tmp (pid file, JVM temp) and the lib dir the init container fills', () => {
+    expect(env(container())).toMatchObject({ FLINK_LOG_DIR: '/opt/flink/log', JVM_ARGS: '-Xmx768m' });
+    const emptyDirs = spec().volumes.filter((v: any) => v.emptyDir).map((v: any) => v.name);
+    const mounts = container().volumeMounts;
+    expect(mounts.filter((m: any) => !m.readOnly).map((m: any) => [m.mountPath, emptyDirs.includes(m.name)])).toEqual([
+      ['/opt/flink/log', true],
+      ['/tmp', true],
+    ]);
+    expect(mounts).toContainEqual({ name: 'flink-lib', mountPath: '/opt/flink/lib', readOnly: true });
+    expect(mounts.some((m: any) => m.mountPath.startsWith('/opt/flink/conf'))).toBe(false);
+  });
+
+  test('the init container copies the image lib/ into the volume mounted over it', () => {
+    const init = spec().initContainers.find((c: any) => c.name === 'fetch-jars');
+    const target = init.volumeMounts.find((m: any) => m.name === 'flink-lib').mountPath;
+    expect(env(init)).toEqual({ FLINK_IMAGE_LIB: '/opt/flink/lib', GATEWAY_LIB: target });
+    expect(init.image).toBe(container().image);
+  });
+
+  test.each(matrix)('ci/%s on Kubernetes %s: every fetched jar is checked against its sha256', (file, kube) => {
+    const gw = gateway(renders.get(key(file, kube))!.objects);
+    if (gw === undefined) return;
+    const script: string = gw.spec.template.spec.initContainers[0].command[2];
+    const fetched = [...script.matchAll(/^fetch '[^']+' "\$GATEWAY_LIB"\/'([^']+)'$/gm)].map((m) => m[1]);
+    const checked = [...script.matchAll(/^\(cd "\$GATEWAY_LIB" && echo '[a-f0-9]{64} {2}([^']+)' \| sha256sum -c -\)$/gm)].map((m) => m[1]);
+    expect(fetched.length).toBeGreaterThan(0);
+    expect(checked).toEqual(fetched);
+  });
+
+  test('extra volumes reach the gateway pod and container', () => {
+    const gw = gateway(renders.get(key('oidc-values.yaml', '1.30.0'))!.objects)!.spec.template.spec;
+    expect(gw.volumes).toContainEqual({ name: 'hadoop-conf', configMap: { name: 'hadoop-conf' } });
+    expect(gw.containers[0].volumeMounts).toContainEqual({ name: 'hadoop-conf', mountPath: '/etc/hadoop/conf', readOnly: true });
+  });
+});
+
+describe('OIDC files and extra volumes', () => {
+  const objects = () => renders.get(key('oidc-values.yaml', '1.30.0'))!.objects;
+
+  test('the CA bundle and the issuers list are mounted read-only from their Secrets and named in the settings', () => {
+    const e = env(dreyContainer(objects()));
+    expect(e).toMatchObject({
+      CMF_OIDC_ISSUER: 'https://login.example.com/realms/flink',
+      CMF_OIDC_ALGORITHMS: 'RS256,ES256',
+      CMF_OIDC_USERNAME_PREFIX: 'oidc:',
+      CMF_OIDC_GROUPS_PREFIX: 'oidc:',
+      CMF_OIDC_CA_FILE: '/etc/drey/oidc-ca/ca.crt',
+      CMF_OIDC_ISSUERS_FILE: '/etc/drey/oidc-issuers/issuers.yaml',
+    });
+    const spec = drey(objects()).spec.template.spec;
+    const secret = (name: string) => spec.volumes.find((v: any) => v.name === name)?.secret;
+    expect(secret('oidc-ca')).toMatchObject({ secretName: 'corp-root-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] });
+    // mounted whole, so an entry's relative caFile can name another key of the Secret
+    expect(secret('oidc-issuers')).toMatchObject({ secretName: 'drey-oidc-issuers' });
+    expect(secret('oidc-issuers').items).toBeUndefined();
+    const mounts = dreyContainer(objects()).volumeMounts;
+    expect(mounts).toContainEqual({ name: 'oidc-ca', mountPath: '/etc/drey/oidc-ca', readOnly: true });
+    expect(mounts).toContainEqual({ name: 'oidc-issuers', mountPath: '/etc/drey/oidc-issuers', readOnly: true });
+  });
+
+  test('without an issuer the CA is still mounted (for the issuers file) but CMF_OIDC_CA_FILE, which needs one, is not set', async () => {
+    const r = await render('default-values.yaml', '1.30.0', ['--set', 'auth.oidc.caFile.existingSecret.name=corp-root-ca', '--set', 'auth.oidc.issuersFile.existingSecret.name=issuers']);
+    const e = env(dreyContainer(r.objects));
+    expect(Object.keys(e).filter((k) => k.startsWith('CMF_OIDC_'))).toEqual(['CMF_OIDC_ISSUERS_FILE']);
+    expect(dreyContainer(r.objects).volumeMounts.map((m: any) => m.name)).toEqual(expect.arrayContaining(['oidc-ca', 'oidc-issuers']));
+  });
+
+  test('no OIDC file is mounted by default', () => {
+    const spec = drey(renders.get(key('default-values.yaml', '1.30.0'))!.objects).spec.template.spec;
+    expect(spec.volumes.map((v: any) => v.name)).toEqual(['tmp', 'encryption', 'bootstrap']);
+  });
+
+  test("extra volumes reach drey's pod, and their mounts both drey and its migrate initContainer", () => {
+    const spec = drey(objects()).spec.template.spec;
+    expect(spec.volumes).toContainEqual({ name: 'postgres-ca', configMap: { name: 'postgres-ca' } });
+    for (const c of containersOf(spec)) expect(c.volumeMounts).toContainEqual({ name: 'postgres-ca', mountPath: '/etc/drey/postgres-ca', readOnly: true });
   });
 });

@@ -93,20 +93,30 @@ app.kubernetes.io/component: sql-gateway
 namespace="{{ .Release.Namespace }}",job=~".*{{ include "drey.fullname" . }}.*"
 {{- end }}
 
-{{/* The RBAC rules drey uses, and no more: FlinkDeployments it owns, services and pods it reads, events it records. */}}
+{{/* The RBAC rules drey uses in a namespace, and no more: the FlinkDeployments it owns. */}}
 {{- define "drey.rbacRules" -}}
+# read through one list-then-watch; written by server-side apply (patch, create when new), merge patch and delete
 - apiGroups: ["flink.apache.org"]
   resources: ["flinkdeployments"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
-- apiGroups: ["flink.apache.org"]
-  resources: ["flinkdeployments/status"]
-  verbs: ["get"]
-- apiGroups: [""]
-  resources: ["services", "pods"]
-  verbs: ["get", "list", "watch"]
-- apiGroups: [""]
-  resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+{{- end }}
+
+{{/*
+CMF_ENCRYPTION_KEYS: the current key first (it seals), then every previous key (they only open), each
+read from the file its Secret is mounted as. Ids must differ, which values.schema.json cannot say.
+*/}}
+{{- define "drey.encryptionKeys" -}}
+{{- $e := .Values.encryption }}
+{{- $keys := list (printf "%s=file:/etc/drey/encryption/%s" $e.keyId $e.existingSecret.key) }}
+{{- $ids := list $e.keyId }}
+{{- range $e.previousKeys }}
+{{- if has .id $ids }}
+{{- fail (printf "encryption.previousKeys: the id '%s' is used twice (encryption.keyId and each previous key need ids of their own)" .id) }}
+{{- end }}
+{{- $ids = append $ids .id }}
+{{- $keys = append $keys (printf "%s=file:/etc/drey/encryption-previous/%s/%s" .id .id .existingSecret.key) }}
+{{- end }}
+{{- join "," $keys }}
 {{- end }}
 
 {{/* The hardened container securityContext every container of the chart gets. */}}
