@@ -3,6 +3,7 @@ import { tlsSettings, type TlsSettings } from './api/tls.js';
 import { CATALOG_CACHE_MS } from './catalogs/view.js';
 import { ConfigError } from './configError.js';
 import type { ClusterSetting } from './kube/connection.js';
+import { namespaceScope, type NamespaceScope } from './kube/scope.js';
 import { apiTokenSettings, type ApiTokenSettings } from './security/apiTokens.js';
 import { BOOTSTRAP_USER } from './security/bootstrapToken.js';
 import { oidcSettings, type IssuerSettings } from './security/jwt.js';
@@ -54,6 +55,8 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Which Kubernetes to drive: `auto` picks in-cluster, then a kubeconfig, then the simulated cluster. */
   kube: ClusterSetting;
+  /** The namespaces drey manages FlinkDeployments in (CMF_WATCH_NAMESPACES); environments elsewhere are refused. */
+  watchNamespaces: NamespaceScope;
   /** A FlinkDeployment CRD file for the simulated cluster instead of the one fetched from Maven Central. */
   simCrdFile: string | undefined;
   /** Milliseconds between two lifecycle steps of the simulated Flink operator. */
@@ -144,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl,
     logLevel: logLevel as Config['logLevel'],
     kube: kube as ClusterSetting,
+    watchNamespaces: namespaceScope(env),
     simCrdFile: env.CMF_SIM_CRD ? path.resolve(env.CMF_SIM_CRD) : undefined,
     simStepMs: integer(env, 'CMF_SIM_STEP_MS', 500, 1, 600_000),
     leaderLeaseMs: integer(env, 'CMF_LEADER_LEASE_MS', 10_000, 1_000, 600_000),

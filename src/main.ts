@@ -14,6 +14,7 @@ import { LeaderElection } from './controllers/leader.js';
 import { ControllerManager } from './controllers/manager.js';
 import { chooseCluster, kubeConfigFromString, loadKubeConfig } from './kube/connection.js';
 import { FlinkDeployments } from './kube/flinkDeployments.js';
+import { FlinkDeploymentCrdCheck } from './kube/crdCheck.js';
 import { SimCluster } from './sim/cluster.js';
 import type { JobManagerLocator } from './api/webUi.js';
 import { LocalFlink } from './flink/local/cluster.js';
@@ -196,7 +197,7 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
   }
   const store = createStore(prisma, { keyring });
   const metrics = new Metrics({ pool: poolOf(prisma), phases: phaseCounts(poolOf(prisma)) });
-  const probe = new DatabaseProbe(databaseUrl);
+  const probe = new DatabaseProbe({ databaseUrl, ...(hooks.onQuery ? { onQuery: hooks.onQuery } : {}) });
 
   const source = chooseCluster(config.kube, process.env);
   let sim: SimCluster | undefined;
@@ -260,7 +261,9 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
       ? () => ({ restUrl: running.restUrl, address: rest.hostname, port: Number(rest.port) })
       : () => ({ unavailable: `Waiting for real Flink: the simulated cluster runs none (${simulatedWhy}).` });
     gateway = config.sqlGatewayUrl ? { url: config.sqlGatewayUrl } : running ? { url: running.gatewayUrl } : { unavailable: `${simulatedWhy}; set CMF_SQL_GATEWAY_URL or install a JDK 17 and Maven for local Flink` };
-    kubeConfig = kubeConfigFromString(sim.kubeconfig(), 'controllers', metrics.kubeCall);
+    // a scoped drey gets what the chart's Roles give it, so a right it lacks fails here as in a cluster
+    const scope = config.watchNamespaces;
+    kubeConfig = kubeConfigFromString(scope.all ? sim.kubeconfig() : sim.apiServer.scopedKubeconfig(scope.namespaces), 'controllers', metrics.kubeCall);
     cluster = { source, server: sim.apiServer.url, kubeconfig: sim.kubeconfigPath, crd: sim.crdSource };
     log.info('cluster: simulated', { ...cluster, try: `KUBECONFIG=${sim.kubeconfigPath} kubectl get flinkdeployments -A` });
   } else {
@@ -284,13 +287,17 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
             unavailable: `drey runs outside the cluster, where the service ${name}-rest in namespace ${namespace} cannot be reached; use kubectl port-forward svc/${name}-rest 8081 -n ${namespace}`,
           });
   }
-  const deployments = new FlinkDeployments({ kubeConfig });
+  const deployments = new FlinkDeployments({ kubeConfig, scope: config.watchNamespaces });
+  // a real cluster without the Flink operator: said at start, and drey is not ready until it is served
+  const crdCheck = source === 'simulated' ? undefined : new FlinkDeploymentCrdCheck({ kubeConfig, log });
+  await crdCheck?.start();
+  if (!config.watchNamespaces.all) log.info('namespaces: only those listed', { watchNamespaces: config.watchNamespaces.namespaces.join(',') });
   const engine = new StatementEngine(gateway, log, new KafkaCatalogs({ store, log, ttlMs: config.catalogCacheMs }), metrics.flinkCall('sqlgateway'));
   log.info('statements', 'unavailable' in gateway ? { sqlGateway: 'none', why: gateway.unavailable } : { sqlGateway: gateway.url });
   const authorizer = new Authorizer({ superUsers: config.security.superUsers, load: () => store.roleBindings.all() });
   const bindings = new RoleBindingSnapshot({ authorizer, log });
   await bindings.start(databaseUrl);
-  const domain = createDomain(store, engine, authorizer, config.security.apiTokens);
+  const domain = createDomain(store, engine, authorizer, config.security.apiTokens, config.watchNamespaces);
   const parts: SecurityParts = {
     encryption: new Encryption({ pool: poolOf(prisma), keyring, log }),
     ...(config.security.audit.db || config.security.audit.stdout
@@ -365,6 +372,7 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
         ops.close(() => resolve());
         ops.closeAllConnections();
       });
+      await crdCheck?.stop();
       await sim?.stop();
       await flink?.stop();
       await kafka?.stop();
@@ -387,7 +395,19 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
   let opsUrl: string | undefined;
   if (config.opsPort !== 'off') {
     try {
-      ops = await serveOps({ port: config.opsPort, host: config.opsHost, log, metrics, database, stopping: () => draining });
+      ops = await serveOps({
+        port: config.opsPort,
+        host: config.opsHost,
+        log,
+        metrics,
+        database,
+        stopping: () => draining,
+        ...(crdCheck ? { flinkDeploymentCrd: () => crdCheck.status() } : {}),
+        wedged: () => {
+          const why = leader.wedged();
+          return why ? { leaderElection: why } : {};
+        },
+      });
     } catch (err) {
       await stop();
       throw err;

@@ -24,10 +24,16 @@ export type Need =
 /** How a route's method works out its need from the request. */
 export type Access = (req: Request) => Need;
 
-/** A name the body gives at `path` (`metadata.name`, `spec.secretName`), if it gives one. */
-function bodyField(req: Request, ...path: string[]): string | undefined {
+/** What the body holds at `path`, or undefined where the path leaves its objects. */
+function bodyAt(req: Request, ...path: string[]): unknown {
   let value: unknown = bodyValue(req);
   for (const key of path) value = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+  return value;
+}
+
+/** A name the body gives at `path` (`metadata.name`, `spec.secretName`), if it gives one. */
+function bodyField(req: Request, ...path: string[]): string | undefined {
+  const value = bodyAt(req, ...path);
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
@@ -77,8 +83,7 @@ function statementCreate(req: Request): Need {
 const databaseWrite =
   (verb: Verb) =>
   (req: Request): Need => {
-    let value: unknown = bodyValue(req);
-    for (const key of ['spec', 'ddlEnvironments']) value = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+    const value = bodyAt(req, 'spec', 'ddlEnvironments');
     const environments = Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
     return {
       verb,

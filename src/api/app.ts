@@ -11,7 +11,7 @@ import { auditRequests } from './auditRequests.js';
 import { authenticate, LOCAL_PRINCIPAL, type Authenticators } from './authenticate.js';
 import { errorHandler, notFound } from './errors.js';
 import { openApiRoutes } from './openapi.js';
-import { requestId } from './requestId.js';
+import { requestId, requestLog } from './requestId.js';
 import { cmfRoutes, type Guard } from './routes.js';
 import { securityRoutes, type SecurityParts } from './securityRoutes.js';
 import { flinkWebUiRoutes, type JobManagerLocator } from './webUi.js';
@@ -103,12 +103,12 @@ export function createApp({
   app.set('etag', false); // reply() tags GETs itself, and answers If-None-Match whatever Cache-Control says
   app.set('query parser', 'simple');
   if (metrics) app.use(measureRequests(metrics));
-  app.use(requestId);
+  app.use(requestId(log));
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      log.debug('request', { id: res.locals.requestId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 });
+      requestLog(res).debug('request', { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 });
     });
     next();
   });
@@ -126,7 +126,7 @@ export function createApp({
   if (parts.audit) app.use(auditRequests(parts.audit.trail));
   if (security) {
     if (security.limits?.failures) app.use(limitFailures(security.limits.failures));
-    app.use(authenticate(security.authenticators, log));
+    app.use(authenticate(security.authenticators));
     if (security.limits?.principal) app.use(limitPrincipals(security.limits.principal));
   } else {
     app.use((_req, res, next) => {
@@ -135,10 +135,10 @@ export function createApp({
     });
   }
   const guard: Guard = (access) => authorize(domain.authorizer, access);
-  app.use(flinkWebUiRoutes({ domain, locate: locateJobManager, log, guard }));
+  app.use(flinkWebUiRoutes({ domain, locate: locateJobManager, guard }));
   app.use(cmfRoutes(domain, guard));
   app.use(securityRoutes(domain, guard, parts));
   app.use(notFound);
-  app.use(errorHandler(log));
+  app.use(errorHandler());
   return app;
 }

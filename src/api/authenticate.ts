@@ -1,9 +1,9 @@
 import type { TLSSocket } from 'node:tls';
 import type { Request, RequestHandler } from 'express';
 import { ServiceUnavailable, Unauthorized } from '../domain/errors.js';
-import type { Logger } from '../log.js';
 import { certificatePrincipal, type MappingRules } from '../security/mtls.js';
 import { CredentialRejected, type Principal } from '../security/principal.js';
+import { requestLog } from './requestId.js';
 
 /** Something that turns a bearer token into a principal, or throws CredentialRejected. */
 export interface TokenVerifier {
@@ -44,7 +44,7 @@ function bearer(req: Request): string | undefined {
  * client certificate; without either the request is refused. Why a credential failed goes to the
  * debug log as a short reason, never with the credential.
  */
-export function authenticate(authenticators: Authenticators, log: Logger): RequestHandler {
+export function authenticate(authenticators: Authenticators): RequestHandler {
   return async (req, res, next) => {
     const token = bearer(req);
     if (token !== undefined) {
@@ -56,7 +56,7 @@ export function authenticate(authenticators: Authenticators, log: Logger): Reque
         if (!(err instanceof CredentialRejected)) throw err;
         // the issuer's keys could not be fetched: the token may well be good, so the client retries
         if (err.reason === 'issuer_unavailable' || err.reason === 'ERR_JWKS_TIMEOUT') throw new ServiceUnavailable('The token issuer cannot be reached; retry in a moment');
-        log.debug('credential rejected', { method: req.method, path: req.path, reason: err.reason });
+        requestLog(res).debug('credential rejected', { method: req.method, path: req.path, reason: err.reason });
         throw new Unauthorized(true);
       }
       next();
@@ -65,7 +65,7 @@ export function authenticate(authenticators: Authenticators, log: Logger): Reque
     if (authenticators.mtls && 'getPeerX509Certificate' in req.socket) {
       const found = certificatePrincipal(req.socket as TLSSocket, authenticators.mtls.rules);
       if (found === 'invalid') {
-        log.debug('credential rejected', { method: req.method, path: req.path, reason: 'client certificate' });
+        requestLog(res).debug('credential rejected', { method: req.method, path: req.path, reason: 'client certificate' });
         throw new Unauthorized(true);
       }
       if (found !== 'none') {

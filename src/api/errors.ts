@@ -1,9 +1,9 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { RestProblem } from '../domain/errors.js';
 import { BodyAborted, stopReading } from '../http/boundedBody.js';
-import type { Logger } from '../log.js';
 import { isDatabaseUnavailable } from '../store/errors.js';
 import { reply } from './reply.js';
+import { requestLog } from './requestId.js';
 
 /** A RestError body. */
 export function restError(...messages: string[]): { errors: { message: string }[] } {
@@ -23,17 +23,6 @@ export function methodNotAllowed(allowed: string[]): RequestHandler {
   };
 }
 
-/**
- * What the log may say of an unexpected error. Prisma's messages quote the arguments of the
- * failed call, which can hold secret data, so only their class and code are logged.
- */
-function describeError(err: unknown): Record<string, unknown> {
-  if (err instanceof Error && err.name.startsWith('PrismaClient')) {
-    return { error: err.name, code: (err as { code?: string }).code };
-  }
-  return { error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
-}
-
 function describeRequest(req: Request): Record<string, unknown> {
   return { method: req.method, path: req.path };
 }
@@ -44,9 +33,10 @@ function describeRequest(req: Request): Record<string, unknown> {
  * theirs if they are 4xx; anything else is a 500 that says nothing of its cause to the client and
  * everything (but request bodies) to the log.
  */
-export function errorHandler(log: Logger): ErrorRequestHandler {
+export function errorHandler(): ErrorRequestHandler {
   let lastOutageLog = 0;
   return (err, req, res, _next) => {
+    const log = requestLog(res);
     if (err instanceof BodyAborted) {
       // the client's business: there is no one left to answer
       log.debug('request body cut short by the client', describeRequest(req));
@@ -54,7 +44,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (res.headersSent) {
       // answered already (for one, a request whose framing broke mid-body is answered by the server)
-      if (!(err instanceof RestProblem)) log.error('request failed after its answer was sent', { ...describeRequest(req), ...describeError(err) });
+      if (!(err instanceof RestProblem)) log.error('request failed after its answer was sent', { ...describeRequest(req), error: err });
       return;
     }
     if (!req.complete) {
@@ -82,7 +72,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       reply(req, res, status, restError(String(err.expose === false ? 'Bad request' : err.message)));
       return;
     }
-    log.error('request failed', { ...describeRequest(req), ...describeError(err) });
+    log.error('request failed', { ...describeRequest(req), error: err });
     reply(req, res, 500, restError('Internal server error'));
   };
 }

@@ -14,12 +14,22 @@ export interface OpsOptions {
   database: () => Promise<DatabaseHealth>;
   /** True once drey is shutting down: it answers not ready from then on. */
   stopping: () => boolean;
+  /** Why the FlinkDeployment CRD is not served, `ok` when it is; absent with the simulated cluster (it always serves it). */
+  flinkDeploymentCrd?: () => string;
+  /** The loops that look wedged and why (none: live); see `serveOps`. */
+  wedged?: () => Liveness['checks'];
 }
 
 /** What `/readyz` answers: each check `ok` or why it failed. */
 export interface Readiness {
   status: 'ready' | 'not ready';
-  checks: { database?: string; shutdown?: string };
+  checks: { database?: string; shutdown?: string; flinkDeploymentCrd?: string };
+}
+
+/** What `/livez` answers: `ok`, or the checks that failed and why. */
+export interface Liveness {
+  status: 'ok' | 'not live';
+  checks?: { leaderElection?: string };
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -28,18 +38,34 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** Ready when the database answers and drey is not shutting down; leadership plays no part (every replica serves the API). */
+const SHUTTING_DOWN: Readiness = { status: 'not ready', checks: { shutdown: 'drey is shutting down' } };
+
+/**
+ * Ready when the database answers, the cluster serves the FlinkDeployment CRD (when drey drives a
+ * real one) and drey is not shutting down; leadership plays no part (every replica serves the API).
+ * Shutting down is looked at again after the database answers: a shared check that started before
+ * SIGTERM must not answer ready after it.
+ */
 async function readiness(options: OpsOptions): Promise<Readiness> {
-  if (options.stopping()) return { status: 'not ready', checks: { shutdown: 'drey is shutting down' } };
+  if (options.stopping()) return SHUTTING_DOWN;
   const health = await options.database();
-  return health.up ? { status: 'ready', checks: { database: 'ok' } } : { status: 'not ready', checks: { database: health.error } };
+  if (options.stopping()) return SHUTTING_DOWN;
+  const crd = options.flinkDeploymentCrd?.();
+  const checks = { database: health.up ? 'ok' : health.error, ...(crd === undefined ? {} : { flinkDeploymentCrd: crd }) };
+  return { status: Object.values(checks).every((c) => c === 'ok') ? 'ready' : 'not ready', checks };
+}
+
+/** Live unless a loop looks wedged: a restart is the cure for that, and for nothing a probe can see elsewhere. */
+function liveness(options: OpsOptions): Liveness {
+  const checks = options.wedged?.() ?? {};
+  return Object.keys(checks).length ? { status: 'not live', checks } : { status: 'ok' };
 }
 
 /**
  * The ops server: plain HTTP on its own port, so kubelet probes and Prometheus reach drey when the
  * API requires client certificates, and a NetworkPolicy can open it to monitoring alone.
- * `/livez` answers while the event loop runs (no database: an outage must not restart every
- * replica), `/readyz` as `readiness` says, `/metrics` Prometheus text.
+ * `/livez` answers while the event loop runs and no loop is wedged (no database: an outage must
+ * not restart every replica), `/readyz` as `readiness` says, `/metrics` Prometheus text.
  */
 export async function serveOps(options: OpsOptions): Promise<Server> {
   const server = http.createServer((req, res) => {
@@ -47,8 +73,10 @@ export async function serveOps(options: OpsOptions): Promise<Server> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { status: 'method not allowed' });
     const answer = async (): Promise<void> => {
       switch (path) {
-        case '/livez':
-          return json(res, 200, { status: 'ok' });
+        case '/livez': {
+          const live = liveness(options);
+          return json(res, live.status === 'ok' ? 200 : 503, live);
+        }
         case '/readyz': {
           const ready = await readiness(options);
           return json(res, ready.status === 'ready' ? 200 : 503, ready);

@@ -2,9 +2,9 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import type { Domain } from '../domain/index.js';
 import { NotFound, ServiceUnavailable } from '../domain/errors.js';
-import type { Logger } from '../log.js';
 import { webUiAccess, WEB_UI } from './access.js';
 import { param } from './params.js';
+import { requestLog } from './requestId.js';
 import type { Guard } from './routes.js';
 
 /**
@@ -39,7 +39,7 @@ function forwardedHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   return Object.fromEntries(Object.entries(headers).filter(([k]) => !NOT_FORWARDED.has(k.toLowerCase())));
 }
 
-function proxy(req: Request, res: Response, target: URL, log: Logger): void {
+function proxy(req: Request, res: Response, target: URL): void {
   const upstream = http.request(
     target,
     { method: req.method, headers: { ...forwardedHeaders(req.headers), host: target.host }, timeout: 30_000 },
@@ -51,7 +51,7 @@ function proxy(req: Request, res: Response, target: URL, log: Logger): void {
   );
   upstream.on('timeout', () => upstream.destroy(new Error('no answer within 30 s')));
   upstream.on('error', (err) => {
-    log.warn('flink web UI proxy: JobManager did not answer', { target: target.origin, error: err.message });
+    requestLog(res).warn('flink web UI proxy: JobManager did not answer', { target: target.origin, error: err.message });
     if (res.headersSent) {
       res.destroy();
       return;
@@ -62,7 +62,7 @@ function proxy(req: Request, res: Response, target: URL, log: Logger): void {
 }
 
 /** Routes of the web UI proxy. */
-export function flinkWebUiRoutes({ domain, locate, log, guard }: { domain: Domain; locate: JobManagerLocator; log: Logger; guard: Guard }): Router {
+export function flinkWebUiRoutes({ domain, locate, guard }: { domain: Domain; locate: JobManagerLocator; guard: Guard }): Router {
   const router = Router({ caseSensitive: true });
   router.all([WEB_UI, `${WEB_UI}/*rest`], guard(webUiAccess), async (req, res) => {
     const envName = param(req, 'envName');
@@ -81,7 +81,7 @@ export function flinkWebUiRoutes({ domain, locate, log, guard }: { domain: Domai
     const base = new URL(location.url);
     const target = new URL(base.pathname.replace(/\/$/, '') + rest.replace(/^\/+/, '/'), base);
     if (target.origin !== base.origin) throw new NotFound(`Resource not found: [${req.path.replace(/^\//, '')}]`);
-    proxy(req, res, target, log);
+    proxy(req, res, target);
   });
   return router;
 }

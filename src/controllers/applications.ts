@@ -58,20 +58,20 @@ export class ApplicationController {
 
   constructor(private readonly options: ApplicationControllerOptions) {}
 
-  /** Reconciles the application `<environment>/<application>`. */
-  async reconcile(key: string): Promise<ReconcileResult | void> {
+  /** Reconciles the application `<environment>/<application>`, logging through `log` (the queue's, bound to this reconcile). */
+  async reconcile(key: string, log = this.options.log): Promise<ReconcileResult | void> {
     this.settled.delete(key);
     const { store, cache } = this.options;
     await cache.synced();
     const [envName, name] = splitKey(key);
     const app = await store.applications.find(envName, name);
     const owned = cache.byIndex(BY_APPLICATION, key);
-    if (!app) return this.deleteStrays(key, owned, undefined);
-    if (app.deletionRequestedAt) return this.finishDeletion(app, owned);
+    if (!app) return this.deleteStrays(owned, undefined, log);
+    if (app.deletionRequestedAt) return this.finishDeletion(app, owned, log);
     const namespace = app.environment.kubernetesNamespace;
     let live = cache.get(namespace, app.name);
     const inputs = fingerprint(app, [...owned, live]);
-    const strays = await this.deleteStrays(key, owned, app);
+    const strays = await this.deleteStrays(owned, app, log);
 
     const instance = app.instances[0];
     if (!instance) return;
@@ -90,7 +90,7 @@ export class ApplicationController {
         live = await this.options.deployments.apply(desired, FIELD_MANAGER);
         cache.observe(live);
         deployedSpecHash = hashOf(live.spec);
-        this.options.log.info('applied FlinkDeployment', { key, namespace, name: app.name, instance: instance.id });
+        log.info('applied FlinkDeployment', { namespace, name: app.name, instance: instance.id });
       } catch (err) {
         if (!isRefused(err)) throw err;
         await this.record(app, live, deployedSpecHash, err.message);
@@ -127,12 +127,11 @@ export class ApplicationController {
   }
 
   /** Deletes the application's FlinkDeployments, then the application once they are gone. */
-  private async finishDeletion(app: ApplicationToReconcile, owned: FlinkDeployment[]): Promise<ReconcileResult | void> {
-    const key = `${app.environment.name}/${app.name}`;
-    const pending = await this.deleteStrays(key, owned, undefined);
+  private async finishDeletion(app: ApplicationToReconcile, owned: FlinkDeployment[], log: Logger): Promise<ReconcileResult | void> {
+    const pending = await this.deleteStrays(owned, undefined, log);
     if (pending) return pending;
     await this.options.store.applications.remove(app.id);
-    this.options.log.info('application deleted', { key });
+    log.info('application deleted');
   }
 
   /**
@@ -140,13 +139,13 @@ export class ApplicationController {
    * the application is gone or being deleted, those in another namespace or under another name
    * otherwise. Asks to come back while any are still going.
    */
-  private async deleteStrays(key: string, owned: FlinkDeployment[], app: ApplicationToReconcile | undefined): Promise<ReconcileResult | void> {
-    const { deployments, log } = this.options;
+  private async deleteStrays(owned: FlinkDeployment[], app: ApplicationToReconcile | undefined, log: Logger): Promise<ReconcileResult | void> {
+    const { deployments } = this.options;
     const orphans = owned.filter((d) => !app || d.metadata.namespace !== app.environment.kubernetesNamespace || d.metadata.name !== app.name);
     for (const orphan of orphans) {
       if (!orphan.metadata.deletionTimestamp) {
         await deployments.delete(orphan.metadata.namespace, orphan.metadata.name);
-        log.info(app ? 'deleted orphaned FlinkDeployment' : 'deleted FlinkDeployment', { key, namespace: orphan.metadata.namespace, name: orphan.metadata.name });
+        log.info(app ? 'deleted orphaned FlinkDeployment' : 'deleted FlinkDeployment', { namespace: orphan.metadata.namespace, name: orphan.metadata.name });
       }
     }
     return orphans.length ? { requeueAfterMs: DELETION_POLL_MS } : undefined;

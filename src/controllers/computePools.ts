@@ -42,20 +42,20 @@ export interface ComputePoolStatus {
 export class ComputePoolController {
   constructor(private readonly options: ComputePoolControllerOptions) {}
 
-  /** Reconciles the pool `<environment>/<pool>`. */
-  async reconcile(key: string): Promise<ReconcileResult | void> {
+  /** Reconciles the pool `<environment>/<pool>`, logging through `log` (the queue's, bound to this reconcile). */
+  async reconcile(key: string, log = this.options.log): Promise<ReconcileResult | void> {
     const [envName, name] = splitKey(key);
     const owner: ClusterOwner = { kind: 'computePool', environment: envName, name };
     const pool = await this.options.store.computePools.find(envName, name);
-    if (!pool) return this.deleteClusters(owner);
+    if (!pool) return this.deleteClusters(owner, log);
     const spec = isObject(pool.spec) ? pool.spec : {};
     if (spec.type !== 'SHARED') return this.record(pool, { phase: 'DEDICATED' });
     if (spec.state === 'SUSPENDED') {
-      const pending = await this.deleteClusters(owner);
+      const pending = await this.deleteClusters(owner, log);
       await this.record(pool, pending ? { phase: 'DELETING', message: 'Its Flink cluster is being removed.' } : { phase: 'SUSPENDED' });
       return pending;
     }
-    return this.run(pool, owner);
+    return this.run(pool, owner, log);
   }
 
   /** `<environment>/<pool>` of every pool, and of stray pool clusters. */
@@ -63,8 +63,8 @@ export class ComputePoolController {
     return [...new Set([...(await this.options.store.computePools.keys()), ...(await sessionClusterKeys(this.options.cache, 'computePool'))])];
   }
 
-  private async run(pool: ComputePoolWithEnvironment, owner: ClusterOwner): Promise<ReconcileResult | void> {
-    const { cache, log } = this.options;
+  private async run(pool: ComputePoolWithEnvironment, owner: ClusterOwner, log: Logger): Promise<ReconcileResult | void> {
+    const { cache } = this.options;
     const env = pool.environment;
     const desired = desiredSessionCluster(env, pool, owner);
     await cache.synced();
@@ -87,7 +87,7 @@ export class ComputePoolController {
     await this.options.store.computePools.recordStatus(pool.id, status, now());
   }
 
-  private deleteClusters(owner: ClusterOwner): Promise<ReconcileResult | undefined> {
-    return deleteSessionClusters(this.options, owner, this.options.log);
+  private deleteClusters(owner: ClusterOwner, log: Logger): Promise<ReconcileResult | undefined> {
+    return deleteSessionClusters(this.options, owner, log);
   }
 }

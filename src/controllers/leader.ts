@@ -16,6 +16,14 @@ export interface LeaderElectionOptions {
   renewMs?: number;
   /** How often a follower tries to take the lease. */
   retryMs?: number;
+  /**
+   * How long one try to take or renew the lease may take (client-go's RenewDeadline): a leader
+   * whose renewal has not answered by then stops leading, well before its lease expires and
+   * another replica may take it. `renewMs` by default.
+   */
+  deadlineMs?: number;
+  /** How long without a finished round before `wedged()` says so: six leases by default. */
+  wedgedAfterMs?: number;
   /** Called when this process becomes the leader. */
   onStartedLeading: () => Promise<void>;
   /** Called when it stops being the leader (lost the lease, or stopping). */
@@ -30,7 +38,11 @@ export interface LeaderElectionOptions {
  * leading at once rather than risk two leaders.
  */
 export class LeaderElection {
-  private readonly options: Required<Omit<LeaderElectionOptions, 'metrics'>>;
+  private readonly options: Required<Omit<LeaderElectionOptions, 'metrics' | 'deadlineMs' | 'wedgedAfterMs'>>;
+  private readonly deadlineMs: number;
+  private readonly wedgedAfterMs: number;
+  /** When the last round finished (or campaigning started), on the monotonic clock; undefined when not campaigning. */
+  private lastRoundAt: number | undefined;
   private readonly metrics: Metrics | undefined;
   private timer: NodeJS.Timeout | undefined;
   private leading = false;
@@ -38,8 +50,10 @@ export class LeaderElection {
   private tick: Promise<void> = Promise.resolve();
 
   constructor(options: LeaderElectionOptions) {
-    const { metrics, ...rest } = options;
+    const { metrics, deadlineMs, wedgedAfterMs, ...rest } = options;
     this.options = { name: 'controllers', ttlMs: 10_000, renewMs: 3_000, retryMs: 2_000, ...rest };
+    this.deadlineMs = deadlineMs ?? this.options.renewMs;
+    this.wedgedAfterMs = wedgedAfterMs ?? 6 * this.options.ttlMs;
     this.metrics = metrics;
     metrics?.leading(this.options.name, false);
   }
@@ -51,7 +65,20 @@ export class LeaderElection {
 
   /** Starts campaigning. */
   start(): void {
+    this.lastRoundAt = performance.now();
     this.schedule(0);
+  }
+
+  /**
+   * Why the election loop looks wedged, or undefined while its rounds finish. Every round ends in
+   * bounded time (the lease query has a deadline, a database outage is a failed round), so only
+   * controllers that never finish starting or stopping hold one up: a restart is the cure for that.
+   */
+  wedged(): string | undefined {
+    if (this.lastRoundAt === undefined || this.stopped) return undefined;
+    const sinceMs = performance.now() - this.lastRoundAt;
+    if (sinceMs < this.wedgedAfterMs) return undefined;
+    return `no leader election round has finished for ${Math.round(sinceMs / 1000)} s (lease ${this.options.ttlMs / 1000} s): controllers that do not finish starting or stopping hold it up`;
   }
 
   /** Stops leading (if leading), gives the lease up, and stops campaigning. */
@@ -66,7 +93,10 @@ export class LeaderElection {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.tick = this.campaign().finally(() => this.schedule(this.leading ? this.options.renewMs : this.options.retryMs));
+      this.tick = this.campaign().finally(() => {
+        this.lastRoundAt = performance.now();
+        this.schedule(this.leading ? this.options.renewMs : this.options.retryMs);
+      });
     }, delayMs);
     this.timer.unref();
   }
@@ -75,7 +105,7 @@ export class LeaderElection {
     const { store, name, identity, ttlMs, log } = this.options;
     let held = false;
     try {
-      held = await store.leases.acquire(name, identity, ttlMs);
+      held = await withDeadline(store.leases.acquire(name, identity, ttlMs), this.deadlineMs);
     } catch (err) {
       log.warn('leader election: lease unavailable', { error: (err as Error).message });
     }
@@ -100,8 +130,20 @@ export class LeaderElection {
     this.leading = false;
     this.metrics?.leading(this.options.name, false);
     this.options.log.info('leader election: this process no longer leads; controllers stop', { reason });
-    await this.options.onStoppedLeading().catch((err: unknown) => {
-      this.options.log.error('controllers did not stop cleanly', { error: (err as Error).message });
-    });
+    await this.options.onStoppedLeading().then(
+      // from here on another replica may lead without two running the controllers at once
+      () => this.options.log.info('leader election: controllers stopped', { reason }),
+      (err: unknown) => this.options.log.error('controllers did not stop cleanly', { error: (err as Error).message }),
+    );
   }
+}
+
+/** The promise's value, or a rejection when it has not settled within `ms` (what it does later is ignored). */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the lease query did not answer within ${ms} ms`)), ms);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

@@ -71,9 +71,9 @@ export class ControllerManager {
       keys,
     });
     this.loops = {
-      applications: loop('application', APPLICATION_CHANNEL, (k) => this.applications.reconcile(k), () => this.applications.keys(), CONCURRENCY.applications),
-      statements: loop('statement', STATEMENT_CHANNEL, (k) => this.statements.reconcile(k), () => this.statements.keys(), CONCURRENCY.statements),
-      computePools: loop('computepool', COMPUTE_POOL_CHANNEL, (k) => this.computePools.reconcile(k), () => this.computePools.keys(), CONCURRENCY.computePools),
+      applications: loop('application', APPLICATION_CHANNEL, (k, l) => this.applications.reconcile(k, l), () => this.applications.keys(), CONCURRENCY.applications),
+      statements: loop('statement', STATEMENT_CHANNEL, (k, l) => this.statements.reconcile(k, l), () => this.statements.keys(), CONCURRENCY.statements),
+      computePools: loop('computepool', COMPUTE_POOL_CHANNEL, (k, l) => this.computePools.reconcile(k, l), () => this.computePools.keys(), CONCURRENCY.computePools),
     };
   }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { Metrics, QueueMetrics } from '../metrics.js';
 
@@ -6,8 +7,11 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
-/** Reconciles one key, level-triggered: it reads the world afresh and never sees an event. */
-export type Reconcile = (key: string) => Promise<ReconcileResult | void>;
+/**
+ * Reconciles one key, level-triggered: it reads the world afresh and never sees an event. It logs
+ * through `log`, whose lines carry the controller, the key and an id of this one reconcile.
+ */
+export type Reconcile = (key: string, log: Logger) => Promise<ReconcileResult | void>;
 
 /** Thrown by a reconcile for a problem that retrying cannot fix; it is recorded, not retried. */
 export class TerminalError extends Error {}
@@ -139,7 +143,9 @@ export class WorkQueue {
   }
 
   private async run(key: string): Promise<void> {
-    const { name, reconcile, log } = this.options;
+    const { name, reconcile } = this.options;
+    // controller-runtime's fields: every line of one reconcile can be found by its id
+    const log = this.options.log.child({ controller: name, key, reconcileID: randomUUID() });
     const started = performance.now();
     this.startedAt.set(key, started);
     const done = (result: 'success' | 'error' | 'requeue_after') => {
@@ -147,7 +153,7 @@ export class WorkQueue {
       this.metrics?.reconciled((performance.now() - started) / 1000, result);
     };
     try {
-      const result = await reconcile(key);
+      const result = await reconcile(key, log);
       done(result?.requeueAfterMs !== undefined ? 'requeue_after' : 'success');
       this.failures.delete(key);
       if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
@@ -155,11 +161,11 @@ export class WorkQueue {
       done('error');
       if (err instanceof TerminalError) {
         this.failures.delete(key);
-        log.warn(`${name}: not retried`, { key, error: err.message });
+        log.warn(`${name}: not retried`, { error: err.message });
         return;
       }
       const delay = this.backoff(key);
-      log.warn(`${name}: reconcile failed, retrying`, { key, inMs: delay, error: (err as Error).message });
+      log.warn(`${name}: reconcile failed, retrying`, { inMs: delay, error: (err as Error).message });
       this.metrics?.retried();
       this.addAfter(key, delay);
     }

@@ -131,18 +131,18 @@ export class StatementController {
     this.prepareGraceMs = options.prepareGraceMs ?? 30_000;
   }
 
-  /** Reconciles the statement `<environment>/<statement>`. */
-  async reconcile(key: string): Promise<ReconcileResult | void> {
+  /** Reconciles the statement `<environment>/<statement>`, logging through `log` (the queue's, bound to this reconcile). */
+  async reconcile(key: string, log = this.options.log): Promise<ReconcileResult | void> {
     const [envName, name] = splitKey(key);
     const statement = await this.options.store.statements.find(envName, name);
-    if (!statement) return deleteSessionClusters(this.options, { kind: 'statement', environment: envName, name }, this.options.log);
+    if (!statement) return deleteSessionClusters(this.options, { kind: 'statement', environment: envName, name }, log);
     const execution = executionOf(statement.execution);
     const status = statement.status as StatementStatus;
-    if (statement.deletionRequestedAt) return this.teardown(statement, execution);
-    if (!isPrepared(status)) return this.prepareLate(statement);
+    if (statement.deletionRequestedAt) return this.teardown(statement, execution, log);
+    if (!isPrepared(status)) return this.prepareLate(statement, log);
     const shape = sqlShape((statement.spec as StatementSpec).statement);
     if (shape.sqlClass !== 'query' && shape.sqlClass !== 'insert') return;
-    const outcome = await this.decide(statement, shape, execution, status);
+    const outcome = await this.decide(statement, shape, execution, status, log);
     await this.record(statement, outcome);
     return outcome.requeueAfterMs !== undefined ? { requeueAfterMs: outcome.requeueAfterMs } : undefined;
   }
@@ -153,12 +153,12 @@ export class StatementController {
   }
 
   /** Prepares a statement the API could not (the gateway was unreachable, or drey stopped meanwhile). */
-  private async prepareLate(statement: StatementWithEnvironment): Promise<ReconcileResult | void> {
+  private async prepareLate(statement: StatementWithEnvironment, log: Logger): Promise<ReconcileResult | void> {
     const waited = Date.now() - statement.createdAt.getTime();
     if (waited < this.prepareGraceMs) return { requeueAfterMs: this.prepareGraceMs - waited };
     const { waiting } = await prepareStatement(this.options.store, this.options.engine, statement.environment, statement);
     if (waiting) {
-      this.options.log.warn('statement waits for the SQL Gateway', { statement: `${statement.environment.name}/${statement.name}`, error: waiting.message });
+      log.warn('statement waits for the SQL Gateway', { error: waiting.message });
       throw waiting;
     }
   }
@@ -185,7 +185,7 @@ export class StatementController {
   }
 
   /** Decides the next step of a query or INSERT. */
-  private async decide(statement: StatementWithEnvironment, shape: SqlShape, execution: Execution, status: StatementStatus): Promise<Outcome> {
+  private async decide(statement: StatementWithEnvironment, shape: SqlShape, execution: Execution, status: StatementStatus, log: Logger): Promise<Outcome> {
     const { store, engine } = this.options;
     const spec = statement.spec as StatementSpec;
     const inFlight = !execution.jobId && Boolean(execution.submitting || execution.operation);
@@ -196,11 +196,11 @@ export class StatementController {
     const pool = await store.computePools.get(statement.environmentId, statement.computePoolName);
     if (!pool) {
       const failed = execution.finished || status.phase === 'STOPPED' ? status : { ...status, phase: 'FAILED', detail: `Compute pool '${statement.computePoolName}' no longer exists.` };
-      return this.release(statement, shape, { ...execution, jobId: undefined, finished: true }, failed);
+      return this.release(statement, shape, { ...execution, jobId: undefined, finished: true }, failed, log);
     }
     // nothing runs and nothing should: release what it still holds
     if (!execution.stopping && !hasJob && !inFlight && (spec.stopped || execution.finished)) {
-      return this.release(statement, shape, execution, spec.stopped && !execution.finished ? stoppedStatus(status, execution) : status);
+      return this.release(statement, shape, execution, spec.stopped && !execution.finished ? stoppedStatus(status, execution) : status, log);
     }
 
     const cluster = await this.clusterOf(statement, pool);
@@ -208,7 +208,7 @@ export class StatementController {
     if ('unavailable' in endpoint) return { status: { ...status, detail: endpoint.unavailable }, execution };
     const jm = this.jobManager(endpoint.restUrl);
 
-    if (execution.stopping) return this.continueStop(statement, shape, execution, status, jm, cluster);
+    if (execution.stopping) return this.continueStop(statement, shape, execution, status, jm, cluster, log);
     if (hasJob) {
       // a cluster that is gone or not up has no jobs to ask about: that job is lost
       const job = cluster.up ? await jobOf(jm, execution.jobId!) : { state: 'MISSING' as const, tasksRunning: false };
@@ -217,18 +217,18 @@ export class StatementController {
         if (execution.parallelism !== (spec.parallelism ?? 1)) return this.beginStop(execution, status, 'rescale');
         return this.observe(statement, shape, execution, status, jm, job);
       }
-      return this.ended(statement, shape, execution, status, jm, job.state);
+      return this.ended(statement, shape, execution, status, jm, job.state, log);
     }
     if (inFlight) return this.followSubmission(statement, shape, execution, status, jm, cluster);
 
     // it should run and does not: bring up its cluster, then submit
     if (!engine.sessions) return { status: { ...status, phase: 'PENDING', detail: `Waiting for a SQL Gateway: ${engine.unavailable}.` }, execution };
-    const ready = await this.ensureCluster(statement, pool, cluster, execution);
+    const ready = await this.ensureCluster(statement, pool, cluster, execution, log);
     if (!ready.ready) {
       if (ready.failed) return { status: { ...status, phase: 'FAILED', detail: ready.detail }, execution: { ...ready.execution, finished: true }, requeueAfterMs: 0 };
       return { status: { ...status, phase: 'PENDING', detail: ready.detail }, execution: ready.execution, requeueAfterMs: this.observeMs };
     }
-    return this.submit(statement, shape, ready.execution, status, endpoint);
+    return this.submit(statement, shape, ready.execution, status, endpoint, log);
   }
 
   /** Applies a DEDICATED statement's session cluster, or checks its SHARED pool's. */
@@ -237,8 +237,8 @@ export class StatementController {
     pool: ComputePool,
     cluster: Cluster,
     execution: Execution,
+    log: Logger,
   ): Promise<{ ready: boolean; failed?: boolean; detail: string; execution: Execution }> {
-    const { deployments, log } = this.options;
     let deployment = cluster.deployment;
     if (deployment && !ownedBy(deployment, cluster.owner)) {
       return { ready: false, detail: `FlinkDeployment ${cluster.namespace}/${cluster.name} exists and is not drey's cluster for this statement.`, execution };
@@ -261,7 +261,7 @@ export class StatementController {
   }
 
   /** Opens a gateway session pointed at the cluster and submits the statement, its intent recorded first. */
-  private async submit(statement: StatementWithEnvironment, shape: SqlShape, execution: Execution, status: StatementStatus, endpoint: { address: string; port: number }): Promise<Outcome> {
+  private async submit(statement: StatementWithEnvironment, shape: SqlShape, execution: Execution, status: StatementStatus, endpoint: { address: string; port: number }, log: Logger): Promise<Outcome> {
     const { store, engine } = this.options;
     const spec = statement.spec as StatementSpec;
     const attempt = execution.attempt + 1;
@@ -303,7 +303,7 @@ export class StatementController {
       await session.close().catch(() => undefined);
       throw err;
     }
-    this.options.log.info('statement submitted', { statement: `${statement.environment.name}/${statement.name}`, attempt, fromSavepoint: resumeFrom ?? 'none' });
+    log.info('statement submitted', { attempt, fromSavepoint: resumeFrom ?? 'none' });
     return { status: pending, execution: { ...intent, session: session.handle, operation }, requeueAfterMs: SOON_MS };
   }
 
@@ -401,14 +401,14 @@ export class StatementController {
   }
 
   /** A job that ended, or that Flink no longer has. */
-  private async ended(statement: StatementWithEnvironment, shape: SqlShape, execution: Execution, status: StatementStatus, jm: JobManagerClient, state: JobState | 'MISSING'): Promise<Outcome> {
+  private async ended(statement: StatementWithEnvironment, shape: SqlShape, execution: Execution, status: StatementStatus, jm: JobManagerClient, state: JobState | 'MISSING', log: Logger): Promise<Outcome> {
     const spec = statement.spec as StatementSpec;
     this.heartbeats.delete(`${statement.id}#${execution.attempt}`);
     const finishedAt = now().toISOString();
     if (state === 'MISSING') {
       if (shape.sqlClass === 'insert' && !spec.stopped) {
         const why = `Flink lost the statement's job ${execution.jobId}; resubmitted ${execution.savepoint ? `from savepoint ${execution.savepoint}` : 'without state (it has no savepoint)'}.`;
-        this.options.log.warn('statement job lost; resubmitting', { statement: `${statement.environment.name}/${statement.name}`, jobId: execution.jobId, savepoint: execution.savepoint ?? 'none' });
+        log.warn('statement job lost; resubmitting', { jobId: execution.jobId, savepoint: execution.savepoint ?? 'none' });
         return { status: { ...status, phase: 'PENDING', detail: why }, execution: { ...execution, jobId: undefined, session: undefined, operation: undefined, resubmitted: why }, requeueAfterMs: 0 };
       }
       const detail = spec.stopped ? stoppedStatus(status, execution) : { ...status, phase: 'FAILED', detail: `Flink lost the statement's job ${execution.jobId}.` };
@@ -439,7 +439,7 @@ export class StatementController {
    * cancel. A stop whose savepoint fails cancels; a rescale whose savepoint fails leaves the job
    * running and tries again later. When the job has ended, the savepoint is kept for the next run.
    */
-  private async continueStop(statement: StatementWithEnvironment, shape: SqlShape, execution: Execution, status: StatementStatus, jm: JobManagerClient, cluster: Cluster): Promise<Outcome> {
+  private async continueStop(statement: StatementWithEnvironment, shape: SqlShape, execution: Execution, status: StatementStatus, jm: JobManagerClient, cluster: Cluster, log: Logger): Promise<Outcome> {
     const stopping = execution.stopping!;
     const job = cluster.up ? await jobOf(jm, stopping.jobId) : { state: 'MISSING' as const, tasksRunning: false };
     const step = (next: Partial<Stopping>, detail?: string): Outcome => ({
@@ -485,7 +485,7 @@ export class StatementController {
     this.heartbeats.delete(`${statement.id}#${execution.attempt}`);
     const note = `${stopping.note ?? ''}${stopping.cancelled && savepoint ? ` The next run restores from the previous savepoint ${savepoint}.` : ''}`;
     const next: Execution = { ...execution, savepoint, stopping: undefined, jobId: undefined, session: undefined, operation: undefined, resubmitted: undefined };
-    this.options.log.info('statement job stopped', { statement: `${statement.environment.name}/${statement.name}`, reason: stopping.reason, savepoint: savepoint ?? 'none' });
+    log.info('statement job stopped', { reason: stopping.reason, savepoint: savepoint ?? 'none' });
     if (stopping.reason === 'rescale') {
       const spec = statement.spec as StatementSpec;
       const from = shape.sqlClass === 'insert' && savepoint ? ` from savepoint ${savepoint}` : '';
@@ -499,7 +499,7 @@ export class StatementController {
    * its own cluster removed once nothing needs them. A finished query keeps both while its results
    * are wanted: until they are read to the end, or for as long as the gateway keeps an idle session.
    */
-  private async release(statement: StatementWithEnvironment, shape: SqlShape, execution: Execution, status: StatementStatus): Promise<Outcome> {
+  private async release(statement: StatementWithEnvironment, shape: SqlShape, execution: Execution, status: StatementStatus, log: Logger): Promise<Outcome> {
     const spec = statement.spec as StatementSpec;
     const drained = statement.resultsDrainedAt !== null && statement.resultsDrainedAt.getTime() >= new Date(execution.submittedAt ?? 0).getTime();
     const keptUntil = new Date(execution.finishedAt ?? 0).getTime() + RESULTS_RETENTION_MS;
@@ -511,7 +511,7 @@ export class StatementController {
       next = { ...next, session: undefined, operation: undefined };
     }
     if (next.cluster) {
-      const pending = await deleteSessionClusters(this.options, { kind: 'statement', environment: statement.environment.name, name: statement.name }, this.options.log);
+      const pending = await deleteSessionClusters(this.options, { kind: 'statement', environment: statement.environment.name, name: statement.name }, log);
       if (pending) return { status, execution: next, requeueAfterMs: pending.requeueAfterMs };
       next = { ...next, cluster: undefined };
     }
@@ -519,8 +519,8 @@ export class StatementController {
   }
 
   /** Deletes a statement: cancels its job (or a submission's), closes its session, removes its cluster, then the row. */
-  private async teardown(statement: StatementWithEnvironment, execution: Execution): Promise<ReconcileResult | void> {
-    const { store, log, engine, deployments } = this.options;
+  private async teardown(statement: StatementWithEnvironment, execution: Execution, log: Logger): Promise<ReconcileResult | void> {
+    const { store, engine, deployments } = this.options;
     const pool = await store.computePools.get(statement.environmentId, statement.computePoolName);
     const cluster = pool && (await this.clusterOf(statement, pool));
     const endpoint = cluster && cluster.up ? this.options.locate(cluster) : undefined;
@@ -543,7 +543,7 @@ export class StatementController {
     if (pending) return pending;
     this.heartbeats.delete(`${statement.id}#${execution.attempt}`);
     await store.statements.remove(statement.id);
-    log.info('statement deleted', { statement: `${statement.environment.name}/${statement.name}` });
+    log.info('statement deleted');
   }
 
   /** Masks the environment's secret values in an outcome's detail (in place) and exceptions. */

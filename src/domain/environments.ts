@@ -3,6 +3,7 @@ import { compileValidator } from '../schemas/validate.js';
 import { postEnvironmentSchema, type PostEnvironment } from '../schemas/environment.js';
 import type { Store } from '../store/index.js';
 import type { Environment, EnvironmentFields, Holdings } from '../store/environments.js';
+import { NamespaceScope } from '../kube/scope.js';
 import { BadRequest, Conflict, NotFound } from './errors.js';
 import { canonicalJson, isObject, type JsonObject } from './objects.js';
 import { pageBody, type PageRequest } from './paging.js';
@@ -56,8 +57,8 @@ export async function requireEnvironment(store: Store, name: string): Promise<En
   return env;
 }
 
-/** Environment use cases. */
-export function environments(store: Store) {
+/** Environment use cases; an environment may name only a namespace in `scope`. */
+export function environments(store: Store, scope: NamespaceScope = NamespaceScope.ALL) {
   return {
     /**
      * Create-or-update. A field left out or null keeps the stored value; the namespace is set at
@@ -65,6 +66,9 @@ export function environments(store: Store) {
      */
     async createOrUpdate(body: JsonObject): Promise<JsonObject> {
       const post = validate(body);
+      const refusal = post.kubernetesNamespace ? scope.refusal(post.kubernetesNamespace) : undefined;
+      // 400, the one refusal the contract lists for this POST
+      if (refusal) throw new BadRequest(`Environment '${post.name}': ${refusal}`);
       const env = await retryOnRace(async () => {
         const at = now();
         const current = await store.environments.get(post.name);

@@ -1,5 +1,6 @@
 import { apiTokenSettings, type ApiTokenSettings } from '../security/apiTokens.js';
 import { Authorizer } from '../security/authorizer.js';
+import { NamespaceScope } from '../kube/scope.js';
 import type { StatementEngine } from '../statements/engine.js';
 import type { Store } from '../store/index.js';
 import { apiTokens } from './apiTokens.js';
@@ -14,18 +15,20 @@ import { statements } from './statements.js';
 
 /**
  * Every use case of the API, one group per resource. `authorizer` decides who may do what from the
- * role bindings it reads from the store; by default only super users may do anything.
+ * role bindings it reads from the store; by default only super users may do anything. `scope` is
+ * the namespaces environments may name.
  */
 export function createDomain(
   store: Store,
   engine?: StatementEngine,
   authorizer = new Authorizer({ load: () => store.roleBindings.all() }),
   tokens: ApiTokenSettings = apiTokenSettings({}),
+  scope: NamespaceScope = NamespaceScope.ALL,
 ) {
   return {
     authorizer,
     roleBindings: roleBindings(store, authorizer),
-    environments: environments(store),
+    environments: environments(store, scope),
     applications: applications(store),
     secrets: secrets(store),
     secretMappings: secretMappings(store),

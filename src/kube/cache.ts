@@ -38,22 +38,111 @@ function newer(a: string | undefined, b: string | undefined): boolean {
 }
 
 /**
- * Every FlinkDeployment in the cluster, kept by one list-then-watch (client-go's reflector and
- * indexer): reads are served from memory, indexed by owner, so a reconcile costs the API server
- * nothing. A watch that ends is resumed from the last version seen; a version too old (410 Gone)
- * lists again and replaces the contents, telling `onChange` exactly what differed. Objects handed
- * out are frozen: they are the cache's own.
+ * One list-then-watch over a namespace, or over the whole cluster (client-go's reflector): it lists,
+ * watches from the list's version, resumes a watch that ends from the last version seen, and lists
+ * again when that version is too old (410 Gone).
+ */
+class Reflector {
+  private resourceVersion = '';
+  private hasListed = false;
+  private running = true;
+  private stopWatch: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  readonly loop: Promise<void>;
+
+  constructor(
+    private readonly namespace: string | undefined,
+    private readonly options: DeploymentCacheOptions,
+    private readonly sink: {
+      replace(items: FlinkDeployment[], namespace: string | undefined): void;
+      event(type: WatchEventType, object: FlinkDeployment): void;
+      listed(): void;
+    },
+  ) {
+    this.loop = this.run();
+  }
+
+  stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.wake?.();
+    this.stopWatch?.();
+    return this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const { deployments } = this.options;
+    let failures = 0;
+    while (this.running) {
+      try {
+        if (!this.resourceVersion) {
+          const list = await deployments.listAll(this.namespace);
+          if (!this.running) return;
+          this.sink.replace(list.items, this.namespace);
+          this.resourceVersion = list.resourceVersion;
+          if (!this.hasListed) this.sink.listed();
+          this.hasListed = true;
+        }
+        const started = Date.now();
+        let heard = false;
+        const watch = deployments.watch(
+          this.resourceVersion,
+          (type, object) => {
+            heard = true;
+            failures = 0;
+            this.sink.event(type, object);
+            if (object.metadata?.resourceVersion) this.resourceVersion = object.metadata.resourceVersion;
+          },
+          this.namespace,
+        );
+        this.stopWatch = watch.stop;
+        await watch.ended;
+        // a server that closes every watch at once is not asked again at full speed
+        if (!heard && Date.now() - started < 1_000) await this.pause(failures++, 'FlinkDeployment watch ended at once');
+      } catch (err) {
+        if (!this.running) return;
+        if (err instanceof KubeError && err.code === 410) {
+          this.resourceVersion = '';
+          continue;
+        }
+        await this.pause(failures++, 'FlinkDeployment watch failed', err);
+      }
+    }
+  }
+
+  /** Waits with exponential backoff and jitter before watching again; stopping wakes it. */
+  private async pause(failures: number, why: string, err?: unknown): Promise<void> {
+    if (!this.running) return;
+    const delay = Math.round(Math.min(this.options.maxDelayMs ?? 30_000, 250 * 2 ** failures) * (0.5 + Math.random()));
+    this.options.log.debug(`${why}, watching again`, {
+      ...(this.namespace ? { namespace: this.namespace } : {}),
+      inMs: delay,
+      ...(err ? { error: (err as Error).message } : {}),
+    });
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      this.timer = setTimeout(resolve, delay);
+      this.timer.unref();
+    });
+    this.wake = undefined;
+  }
+}
+
+/**
+ * Every FlinkDeployment drey manages, kept by list-then-watch (client-go's reflector and indexer):
+ * one over the cluster, or one per namespace when drey is scoped to some (a scoped drey may not
+ * list cluster-wide). Reads are served from memory, indexed by owner, so a reconcile costs the API
+ * server nothing. A re-list replaces what that list covers, telling `onChange` exactly what
+ * differed. Objects handed out are frozen: they are the cache's own.
  */
 export class DeploymentCache {
   private readonly objects = new Map<string, FlinkDeployment>();
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
-  private resourceVersion = '';
+  private reflectors: Reflector[] = [];
   private running = false;
-  private stopWatch: (() => void) | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
-  private loop: Promise<void> = Promise.resolve();
-  private isSynced = false;
+  private unlisted = 0;
   private waiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
 
   constructor(private readonly options: DeploymentCacheOptions) {
@@ -68,26 +157,28 @@ export class DeploymentCache {
     if (this.running) return;
     this.objects.clear();
     for (const index of this.indexes.values()) index.clear();
-    this.resourceVersion = '';
-    this.isSynced = false;
     this.running = true;
-    this.loop = this.run();
+    const { scope } = this.options.deployments;
+    const namespaces = scope.all ? [undefined] : scope.namespaces;
+    this.unlisted = namespaces.length;
+    const sink = {
+      replace: (items: FlinkDeployment[], namespace: string | undefined) => this.replace(items, namespace),
+      event: (type: WatchEventType, object: FlinkDeployment) => this.onEvent(type, object),
+      listed: () => this.listed(),
+    };
+    this.reflectors = namespaces.map((namespace) => new Reflector(namespace, this.options, sink));
   }
 
   /** Stops watching (reads still answer what it last held); whoever waits for the first list is told the cache stopped. */
   async stop(): Promise<void> {
     this.running = false;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.wake?.();
-    this.stopWatch?.();
     for (const w of this.waiting.splice(0)) w.reject(new Error('the FlinkDeployment cache stopped'));
-    await this.loop;
+    await Promise.all(this.reflectors.map((r) => r.stop()));
   }
 
-  /** Resolves once the first list is in (rejects if the cache stops first). */
+  /** Resolves once every namespace's first list is in (rejects if the cache stops first). */
   synced(): Promise<void> {
-    if (this.isSynced) return Promise.resolve();
+    if (this.running && this.unlisted === 0) return Promise.resolve();
     if (!this.running) return Promise.reject(new Error('the FlinkDeployment cache is not running'));
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
@@ -162,65 +253,24 @@ export class DeploymentCache {
     this.options.onChange?.(previous);
   }
 
-  /** Replaces the contents with a fresh list, telling `onChange` about each difference. */
-  private replace(items: FlinkDeployment[]): void {
+  /** One reflector's first list is in; the cache is synced once every reflector's is. */
+  private listed(): void {
+    if (--this.unlisted > 0) return;
+    for (const w of this.waiting.splice(0)) w.resolve();
+  }
+
+  /** Replaces what a list of `namespace` (every namespace when undefined) covers, telling `onChange` about each difference. */
+  private replace(items: FlinkDeployment[], namespace: string | undefined): void {
     const listed = new Set(items.map(keyOf));
-    for (const previous of [...this.objects.values()]) if (!listed.has(keyOf(previous))) this.remove(previous);
+    for (const previous of [...this.objects.values()]) {
+      if (namespace !== undefined && previous.metadata.namespace !== namespace) continue;
+      if (!listed.has(keyOf(previous))) this.remove(previous);
+    }
     for (const item of items) this.put(item);
   }
 
   private onEvent(type: WatchEventType, object: FlinkDeployment): void {
     if (type === 'DELETED') this.remove(object);
     else if (type !== 'BOOKMARK') this.put(object);
-    if (object.metadata?.resourceVersion) this.resourceVersion = object.metadata.resourceVersion;
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      try {
-        if (!this.resourceVersion) {
-          const list = await this.options.deployments.listAll();
-          if (!this.running) return;
-          this.replace(list.items);
-          this.resourceVersion = list.resourceVersion;
-          if (!this.isSynced) {
-            this.isSynced = true;
-            for (const w of this.waiting.splice(0)) w.resolve();
-          }
-        }
-        const started = Date.now();
-        let heard = false;
-        const watch = this.options.deployments.watch(this.resourceVersion, (type, object) => {
-          heard = true;
-          failures = 0;
-          this.onEvent(type, object);
-        });
-        this.stopWatch = watch.stop;
-        await watch.ended;
-        // a server that closes every watch at once is not asked again at full speed
-        if (!heard && Date.now() - started < 1_000) await this.pause(failures++, 'FlinkDeployment watch ended at once');
-      } catch (err) {
-        if (!this.running) return;
-        if (err instanceof KubeError && err.code === 410) {
-          this.resourceVersion = '';
-          continue;
-        }
-        await this.pause(failures++, 'FlinkDeployment watch failed', err);
-      }
-    }
-  }
-
-  /** Waits with exponential backoff and jitter before watching again; stopping wakes it. */
-  private async pause(failures: number, why: string, err?: unknown): Promise<void> {
-    if (!this.running) return;
-    const delay = Math.round(Math.min(this.options.maxDelayMs ?? 30_000, 250 * 2 ** failures) * (0.5 + Math.random()));
-    this.options.log.debug(`${why}, watching again`, { inMs: delay, ...(err ? { error: (err as Error).message } : {}) });
-    await new Promise<void>((resolve) => {
-      this.wake = resolve;
-      this.timer = setTimeout(resolve, delay);
-      this.timer.unref();
-    });
-    this.wake = undefined;
   }
 }

@@ -11,6 +11,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { KubeError, kubeCall, kubeError } from './errors.js';
+import { NamespaceScope } from './scope.js';
 
 /** The FlinkDeployment custom resource's coordinates. */
 export const FLINK_DEPLOYMENT = { group: 'flink.apache.org', version: 'v1beta1', plural: 'flinkdeployments', kind: 'FlinkDeployment' } as const;
@@ -75,6 +76,8 @@ export interface FlinkDeploymentsOptions {
   kubeConfig: KubeConfig;
   /** Deadline of each call. */
   timeoutMs?: number;
+  /** The namespaces drey manages (every one by default). */
+  scope?: NamespaceScope;
 }
 
 /** FlinkDeployments and the namespaces they live in, through the Kubernetes API. */
@@ -83,18 +86,30 @@ export class FlinkDeployments {
   private readonly core: CoreV1Api;
   private readonly kubeConfig: KubeConfig;
   private readonly timeoutMs: number;
+  /** The namespaces drey manages: lists and watches cover these, and nothing is written elsewhere. */
+  readonly scope: NamespaceScope;
   /** Namespaces this client saw or made: asked for once, not before every new FlinkDeployment. */
   private readonly namespaces = new Set<string>();
 
-  constructor({ kubeConfig, timeoutMs = 10_000 }: FlinkDeploymentsOptions) {
+  constructor({ kubeConfig, timeoutMs = 10_000, scope = NamespaceScope.ALL }: FlinkDeploymentsOptions) {
     this.kubeConfig = kubeConfig;
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.timeoutMs = timeoutMs;
+    this.scope = scope;
   }
 
   private call<T>(what: string, op: () => Promise<T>): Promise<T> {
     return kubeCall(what, this.timeoutMs, op);
+  }
+
+  /**
+   * Refuses, as the API server would with 403 (a scoped drey has no Role there), a write to a
+   * namespace outside the scope, with a message saying which setting decides.
+   */
+  private checkScope(namespace: string): void {
+    const refusal = this.scope.refusal(namespace);
+    if (refusal) throw new KubeError(403, refusal);
   }
 
   /** The FlinkDeployment, or undefined when there is none. */
@@ -117,9 +132,14 @@ export class FlinkDeployments {
     return (list as { items: FlinkDeployment[] }).items;
   }
 
-  /** Every FlinkDeployment in every namespace with the list's resourceVersion, where a watch takes over. */
-  async listAll(): Promise<{ items: FlinkDeployment[]; resourceVersion: string }> {
-    const list = (await this.call('list flinkdeployments', () => this.custom.listClusterCustomObject({ ...coordinates }))) as {
+  /**
+   * Every FlinkDeployment in `namespace` (every namespace when undefined) with the list's
+   * resourceVersion, where a watch takes over.
+   */
+  async listAll(namespace?: string): Promise<{ items: FlinkDeployment[]; resourceVersion: string }> {
+    const list = (await this.call(`list flinkdeployments${namespace ? ` in ${namespace}` : ''}`, () =>
+      namespace ? this.custom.listNamespacedCustomObject({ ...coordinates, namespace }) : this.custom.listClusterCustomObject({ ...coordinates }),
+    )) as {
       items: FlinkDeployment[];
       metadata?: { resourceVersion?: string };
     };
@@ -127,11 +147,16 @@ export class FlinkDeployments {
   }
 
   /**
-   * Watches every FlinkDeployment from `resourceVersion` on (with bookmarks). `onEvent` gets each
-   * event; `ended` settles when the stream ends: resolved when the server closed it (watch again
-   * from the last version seen), rejected with a KubeError (410: the version is too old, list again).
+   * Watches every FlinkDeployment in `namespace` (every namespace when undefined) from
+   * `resourceVersion` on (with bookmarks). `onEvent` gets each event; `ended` settles when the
+   * stream ends: resolved when the server closed it (watch again from the last version seen),
+   * rejected with a KubeError (410: the version is too old, list again).
    */
-  watch(resourceVersion: string, onEvent: (type: WatchEventType, object: FlinkDeployment) => void): { ended: Promise<void>; stop: () => void } {
+  watch(
+    resourceVersion: string,
+    onEvent: (type: WatchEventType, object: FlinkDeployment) => void,
+    namespace?: string,
+  ): { ended: Promise<void>; stop: () => void } {
     let controller: AbortController | undefined;
     let stopped = false;
     const ended = new Promise<void>((resolve, reject) => {
@@ -140,7 +165,7 @@ export class FlinkDeployments {
         if (stopped || !err || (err as Error).name === 'AbortError') resolve();
         else reject(typeof code === 'number' ? new KubeError(code, `watch flinkdeployments: ${(err as Error).message}`) : kubeError(err));
       };
-      const path = `/apis/${coordinates.group}/${coordinates.version}/${coordinates.plural}`;
+      const path = `/apis/${coordinates.group}/${coordinates.version}${namespace ? `/namespaces/${namespace}` : ''}/${coordinates.plural}`;
       new Watch(this.kubeConfig)
         .watch(path, { resourceVersion, allowWatchBookmarks: true }, (type: string, object: FlinkDeployment) => {
           if (type === 'ERROR') {
@@ -166,6 +191,7 @@ export class FlinkDeployments {
   /** Server-side apply: the cluster ends up with exactly the fields `manager` sets here, whoever changed them since. */
   async apply(deployment: FlinkDeployment, manager: string): Promise<FlinkDeployment> {
     const { namespace, name } = deployment.metadata;
+    this.checkScope(namespace);
     try {
       return await this.call(`apply flinkdeployment ${namespace}/${name}`, () =>
         this.custom.patchNamespacedCustomObject(
@@ -209,9 +235,13 @@ export class FlinkDeployments {
     }
   }
 
-  /** Creates the namespace unless it exists (or this client already saw it). */
+  /**
+   * Creates the namespace unless it exists (or this client already saw it). A scoped drey never
+   * touches Namespace objects: the ones it manages exist, and it may write nowhere else.
+   */
   async ensureNamespace(name: string, labels: Record<string, string>): Promise<void> {
-    if (this.namespaces.has(name)) return;
+    this.checkScope(name);
+    if (!this.scope.all || this.namespaces.has(name)) return;
     try {
       await this.call(`get namespace ${name}`, () => this.core.readNamespace({ name }));
       this.namespaces.add(name);

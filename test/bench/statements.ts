@@ -14,12 +14,11 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../../src/config.js';
 import { findJavaTools } from '../../src/flink/local/jvm.js';
 import { SqlGatewayClient, type ResultPage } from '../../src/flink/sqlGateway.js';
 import { createLogger } from '../../src/log.js';
 import { start, type Drey } from '../../src/main.js';
-import { sharedCrdFile } from '../support/crd.js';
+import { inProcessConfig } from '../support/drey.js';
 import { computePool, environment, statement } from '../support/fixtures.js';
 import { TEST_FLINK_CACHE } from '../support/flink.js';
 
@@ -92,14 +91,8 @@ function row(what: string, times: { drey: number[]; bare: number[] }): string {
 
 /** Starts drey in-process on its own embedded PostgreSQL with the simulated cluster and real local Flink. */
 async function startDrey(dataDir: string): Promise<Drey> {
-  const crd = sharedCrdFile();
-  const config = loadConfig({
-    PORT: '0',
-    CMF_OPS_PORT: '0',
-    HOST: '127.0.0.1',
+  const config = inProcessConfig({
     CMF_DATA_DIR: dataDir,
-    CMF_KUBE: 'simulated',
-    ...(crd ? { CMF_SIM_CRD: crd } : {}),
     CMF_LOCAL_FLINK: 'on',
     CMF_LOCAL_KAFKA: 'off',
     CMF_FLINK_CACHE: TEST_FLINK_CACHE,

@@ -13,7 +13,7 @@ beforeAll(async () => {
   drey = await startDrey({ CMF_SIM_STEP_MS: '100' });
 });
 afterAll(async () => {
-  if (process.env.DREY_DEBUG) console.log(drey.logs.filter((l) => !l.includes('DEBUG request')).join('').slice(-6000));
+  if (process.env.DREY_DEBUG) console.log(drey.logs.filter((l) => !l.includes('"msg":"request"')).join('').slice(-6000));
   await drey?.stop();
 });
 

@@ -11,6 +11,7 @@ import { CredentialRejected } from '../../src/security/principal.js';
 import { createPrismaClient, type PrismaClient } from '../../src/store/client.js';
 import { createStore, type Store } from '../../src/store/index.js';
 import { freshDatabase, query } from '../support/db.js';
+import { logEntries } from '../support/logLines.js';
 import { queryCounter, type QueryCount } from '../support/queries.js';
 
 const DAY_MS = 86_400_000;
@@ -313,7 +314,7 @@ describe('apiTokenSettings', () => {
 describe('logs', () => {
   // last in this file: it looks at what every test above logged
   it('hold no token value or secret, while naming the refused tokens', () => {
-    expect(logLines.some((l) => l.includes('api token rejected') && l.includes('name=revoked-one'))).toBe(true);
+    expect(logEntries(logLines).some((e) => e.msg === 'api token rejected' && e.name === 'revoked-one')).toBe(true);
     expect(issued.length).toBeGreaterThan(10);
     for (const line of logLines) for (const value of issued) expect(line).not.toContain(value);
   });

@@ -5,6 +5,7 @@ import { createPrismaClient, type PrismaClient } from '../../src/store/client.js
 import { createStore, type Store } from '../../src/store/index.js';
 import { freshDatabase, query } from '../support/db.js';
 import { SECRET } from '../support/hostile.js';
+import { logEntries } from '../support/logLines.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy.js';
 
 let url: string;
@@ -195,7 +196,7 @@ describe('the audit trail', () => {
     expect((await rowsOf('User:closing')).map((r) => r.requestId)).not.toContain('late');
     expect(await rowsOf('User:closing')).toHaveLength(1);
     expect(lines).toHaveLength(2);
-    expect(logs.join('')).toMatch(/ERROR audit event recorded after the trail was closed: only its JSON line was written requestId=late/);
+    expect(logEntries(logs)).toContainEqual(expect.objectContaining({ level: 'error', msg: 'audit event recorded after the trail was closed: only its JSON line was written', requestId: 'late' }));
   });
 });
 
@@ -221,7 +222,7 @@ describe('the audit trail while the database is away', () => {
     const during = [1, 2, 3, 4, 5].map(() => event('User:outage'));
     for (const e of during) audit.record(e);
     await expect(audit.flush()).rejects.toThrow();
-    expect(logs.join('')).toMatch(/ERROR audit rows not stored yet, will retry rows=5/);
+    expect(logEntries(logs)).toContainEqual(expect.objectContaining({ level: 'error', msg: 'audit rows not stored yet, will retry', rows: 5 }));
     expect(await rowsOf('User:outage')).toHaveLength(1);
 
     proxy.restore();
@@ -251,7 +252,7 @@ describe('the audit trail while the database is away', () => {
     proxy.cut();
     for (let i = 0; i < 5; i++) audit.record(event('User:dropping'));
     await expect(audit.flush()).rejects.toThrow();
-    expect(logs.join('')).toMatch(/ERROR audit rows dropped: the database has refused them too long; their JSON lines were written dropped=3/);
+    expect(logEntries(logs)).toContainEqual(expect.objectContaining({ level: 'error', msg: 'audit rows dropped: the database has refused them too long; their JSON lines were written', dropped: 3 }));
 
     proxy.restore();
     await audit.flush();

@@ -6,6 +6,7 @@
  */
 import { eventually } from '../support/eventually.js';
 import { exchange, type WireRequest } from '../support/hostile.js';
+import { logEntries } from '../support/logLines.js';
 import { environment } from '../support/fixtures.js';
 import { startSecureDrey, type Client, type SecureDrey } from '../support/secureDrey.js';
 
@@ -146,7 +147,10 @@ describe('the trail of a request', () => {
   it('is the log line of the request', async () => {
     const res = await admin.get(ENVS, { headers: { 'x-request-id': 'logged-1' } });
     expect(res.status).toBe(200);
-    const lines = await eventually('the log line', () => world.drey.logs.some((l) => l.includes(' request id=logged-1 ')) && world.drey.logs.filter((l) => l.includes(' request id=logged-1 ')));
-    expect(lines).toEqual([expect.stringMatching(/ method=GET path=\/cmf\/api\/v1\/environments status=200 /)]);
+    const lines = await eventually('the log line', () => {
+      const found = logEntries(world.drey.logs).filter((e) => e.requestId === 'logged-1');
+      return found.length > 0 && found;
+    });
+    expect(lines).toEqual([expect.objectContaining({ level: 'debug', msg: 'request', method: 'GET', path: '/cmf/api/v1/environments', status: 200 })]);
   });
 });

@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { start } from '../../src/main.js';
 import { encryptionSettings, loadKeyring, type Keyring } from '../../src/security/keyring.js';
@@ -15,9 +15,8 @@ import { Encryption, verifyKeyring } from '../../src/security/sealing.js';
 import { createPrismaClient, poolOf, type PrismaClient } from '../../src/store/client.js';
 import { createStore } from '../../src/store/index.js';
 import { startApi, apiClient, type TestApi } from '../support/api.js';
-import { sharedCrdFile } from '../support/crd.js';
 import { freshDatabase, query, storedEnvironment } from '../support/db.js';
-import { FAST } from '../support/drey.js';
+import { FAST, inProcessConfig } from '../support/drey.js';
 import { environment, secret, secretMapping } from '../support/fixtures.js';
 import { SECRET } from '../support/hostile.js';
 
@@ -247,19 +246,7 @@ describe('drey refuses to start with a wrong or missing key, and writes nothing'
 
   /** drey as `npm start` would run on this database and data directory, with `env`. */
   function startWith(env: Record<string, string>) {
-    const crd = sharedCrdFile();
-    const config = loadConfig({
-      PORT: '0',
-      CMF_OPS_PORT: '0',
-      HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
-      CMF_DATA_DIR: dataDir,
-      CMF_KUBE: 'simulated',
-      CMF_CONTROLLERS: 'off',
-      ...(crd ? { CMF_SIM_CRD: crd } : {}),
-      ...FAST,
-      ...env,
-    });
+    const config = inProcessConfig({ DATABASE_URL: databaseUrl, CMF_DATA_DIR: dataDir, CMF_CONTROLLERS: 'off', ...FAST, ...env });
     return start(config, createLogger('error', () => undefined));
   }
 

@@ -4,6 +4,7 @@ import { createLogger } from '../../src/log.js';
 import { StatementPreparer, type Prepared } from '../../src/statements/prepare.js';
 import { SqlSessions } from '../../src/statements/sessions.js';
 import { startTestFlink } from '../support/flink.js';
+import { logEntries } from '../support/logLines.js';
 import { AT, expectSetPrepared, CLICKS, CONTEXT_ENTRIES, DEFAULTS, DROPPED, EVENTS, LAKE, RECENT, SCENARIOS, SET_SESSION, SET_SPEC, TEN, completed, entries, environment, sentStatements, spec, type Scenario } from '../support/prepareScenarios.js';
 import { recordingFile, startRecorder, type Exchange } from '../support/flinkRecording.js';
 
@@ -87,8 +88,11 @@ describeIf('statement preparation on Flink 2.3 (recorded)', () => {
       'USE CATALOG `default_catalog`', 'USE `default_database`', RECENT, 'SHOW TABLES',
     ]);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('environment catalog: an entry no longer runs; skipped statement=entry-4');
-    expect(warnings[0]).toContain("Table with identifier 'default_catalog.default_database.dropped_since' does not exist.");
+    expect(logEntries(warnings)[0]).toMatchObject({
+      msg: 'environment catalog: an entry no longer runs; skipped',
+      statement: 'entry-4',
+      error: expect.stringContaining("Table with identifier 'default_catalog.default_database.dropped_since' does not exist."),
+    });
   });
 
   it('a refused script never reaches Flink', async () => {

@@ -6,6 +6,7 @@ import { appendOnlyFromPlan, StatementPreparer, type Prepared } from '../../src/
 import { isGone, refusal, sessionProperties, SqlRefused, SqlSessions, sqlErrorMessage } from '../../src/statements/sessions.js';
 import { loadRecording, recordingFile, startRecorder, startReplay, type Exchange } from '../support/flinkRecording.js';
 import { flinkFailure } from '../support/flinkScenarios.js';
+import { logEntries } from '../support/logLines.js';
 import { AT, expectSetPrepared, CLICKS, CONTEXT_ENTRIES, DEFAULTS, DROPPED, EVENTS, ITEMS, LAKE, RECENT, SCENARIOS, SET_SESSION, SET_SPEC, SHOP, completed, environment, sentStatements, spec, type Scenario } from '../support/prepareScenarios.js';
 
 // Statement preparation against the SQL Gateway answers prepare.integration.test.ts recorded from
@@ -81,8 +82,11 @@ describe('preparing statements (replayed from Flink 2.3)', () => {
       'USE CATALOG `default_catalog`', 'USE `default_database`', RECENT, 'SHOW TABLES',
     ]);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('environment catalog: an entry no longer runs; skipped statement=entry-4');
-    expect(warnings[0]).toContain("Table with identifier 'default_catalog.default_database.dropped_since' does not exist.");
+    expect(logEntries(warnings)[0]).toMatchObject({
+      msg: 'environment catalog: an entry no longer runs; skipped',
+      statement: 'entry-4',
+      error: expect.stringContaining("Table with identifier 'default_catalog.default_database.dropped_since' does not exist."),
+    });
   });
 
   it('a catalog that does not exist fails the statement with Flink’s message before the statement is sent', async () => {

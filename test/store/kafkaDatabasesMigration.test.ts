@@ -3,29 +3,11 @@
  * clusters in `spec.kafkaClusters`) come out with one database of origin `catalog` per entry, and
  * the API shows them as before.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { migrate, MIGRATIONS_DIR } from '../../src/store/migrate.js';
 import { startApi } from '../support/api.js';
-import { emptyDatabase, query } from '../support/db.js';
+import { databaseBefore, query } from '../support/db.js';
 
 const MIGRATION = '20261202000000_kafka_databases';
-
-/** A database migrated up to, not including, MIGRATION. */
-async function databaseBeforeMigration(): Promise<string> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'drey-migrations-'));
-  try {
-    for (const name of readdirSync(MIGRATIONS_DIR).filter((n) => n < MIGRATION)) {
-      cpSync(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true });
-    }
-    const url = await emptyDatabase();
-    await migrate(url, dir);
-    return url;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** A catalog row as drey stored it before the migration; `spec` is JSON text, kept verbatim. */
 async function insertCatalog(url: string, id: string, name: string, spec: string): Promise<void> {
@@ -44,7 +26,7 @@ const TWO = '22222222-2222-4222-8222-222222222222';
 describe('the kafka databases migration', () => {
   let url: string;
   beforeAll(async () => {
-    url = await databaseBeforeMigration();
+    url = await databaseBefore(MIGRATION);
     await insertCatalog(
       url,
       ONE,

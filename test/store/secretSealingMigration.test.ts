@@ -2,35 +2,18 @@
  * The migration to sealed secrets: rows an older drey stored in plaintext stay readable through
  * the migration, are sealed by drey's start step (SQL cannot read key files), and keep their values.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { createLogger } from '../../src/log.js';
 import { sealPlaintextRows, verifyKeyring } from '../../src/security/sealing.js';
 import { createPrismaClient, poolOf, type PrismaClient } from '../../src/store/client.js';
 import { createStore } from '../../src/store/index.js';
 import { migrate, MIGRATIONS_DIR } from '../../src/store/migrate.js';
-import { emptyDatabase, query } from '../support/db.js';
+import { databaseBefore, query } from '../support/db.js';
 import { ephemeralKeyring } from '../support/keyring.js';
+import { logEntries } from '../support/logLines.js';
 
 const MIGRATION = '20261213000000_secret_sealing';
 const ENV_ID = '00000000-0000-4000-8000-000000000001';
 const SECRETS = 250;
-
-/** A database migrated up to, not including, MIGRATION. */
-async function databaseBeforeMigration(): Promise<string> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'drey-migrations-'));
-  try {
-    for (const name of readdirSync(MIGRATIONS_DIR).filter((n) => n < MIGRATION)) {
-      cpSync(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true });
-    }
-    const url = await emptyDatabase();
-    await migrate(url, dir);
-    return url;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const id = (i: number) => `00000000-0000-4000-8000-${String(1000 + i).padStart(12, '0')}`;
 const nameOf = (i: number) => `creds-${String(i).padStart(3, '0')}`;
@@ -62,7 +45,7 @@ describe('the secret sealing migration', () => {
   let prisma: PrismaClient;
 
   beforeAll(async () => {
-    url = await databaseBeforeMigration();
+    url = await databaseBefore(MIGRATION);
     await insertPlaintextSecrets(url);
     const report = await migrate(url, MIGRATIONS_DIR);
     expect(report.applied).toContain(MIGRATION);
@@ -95,8 +78,8 @@ describe('the secret sealing migration', () => {
     expect(one + two).toBe(SECRETS);
     // each replica counts what is left when it starts (the other may have sealed some by then) and
     // logs after each batch of at most 100; the first batch of either finds 100 rows to seal
-    const progress = logs.flatMap((l) => {
-      const m = /secrets sealed (\d+)\/(\d+)\n$/.exec(l);
+    const progress = logEntries(logs).flatMap((e) => {
+      const m = /^secrets sealed (\d+)\/(\d+)$/.exec(e.msg);
       return m ? [[Number(m[1]), Number(m[2])] as const] : [];
     });
     expect(progress.length).toBeGreaterThanOrEqual(2);

@@ -1,4 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import type { Store } from '../../src/store/index.js';
 import { migrate, MIGRATIONS_DIR } from '../../src/store/migrate.js';
@@ -35,6 +38,24 @@ export async function freshDatabase(): Promise<string> {
   const url = await emptyDatabase();
   await migrate(url, MIGRATIONS_DIR);
   return url;
+}
+
+/**
+ * A new database migrated up to, not including, `migration`: the state an older drey left, for
+ * tests that insert old rows and then check what that migration makes of them.
+ */
+export async function databaseBefore(migration: string): Promise<string> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'drey-migrations-'));
+  try {
+    for (const name of readdirSync(MIGRATIONS_DIR).filter((n) => n < migration)) {
+      cpSync(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true });
+    }
+    const url = await emptyDatabase();
+    await migrate(url, dir);
+    return url;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Runs one SQL query against a database and returns its rows. */

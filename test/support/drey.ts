@@ -1,8 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { expect } from '@jest/globals';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import { applicationStatus, desiredDeployment, keyOf, needsApply } from '../../src/controllers/applicationDeployment.js';
 import { canonicalJson, type JsonObject } from '../../src/domain/objects.js';
 import { kubeConfigFromString } from '../../src/kube/connection.js';
@@ -17,6 +16,7 @@ import { sharedCrdFile } from './crd.js';
 import { freshDatabase } from './db.js';
 
 export { eventually } from './eventually.js';
+// jest's global `expect`, not @jest/globals: the benches import this module outside jest
 
 /** A whole drey (API, controllers, simulated cluster) started in-process on its own database. */
 export interface TestDrey extends Pick<TestApi, 'request' | 'get' | 'post' | 'put' | 'delete'> {
@@ -34,22 +34,21 @@ export interface TestDrey extends Pick<TestApi, 'request' | 'get' | 'post' | 'pu
 /** Settings that make the simulated cluster quick enough for tests. */
 export const FAST = { CMF_SIM_STEP_MS: '25', CMF_RESYNC_MS: '2000', CMF_LEADER_LEASE_MS: '2000', CMF_LOCAL_FLINK: 'off', CMF_LOCAL_KAFKA: 'off', CMF_AUDIT: 'db' };
 
+/**
+ * drey's settings for a start inside a test or bench process, as `npm start` reads them from `env`:
+ * API and ops server on ports the system picks on loopback (runs side by side never collide), the
+ * simulated cluster serving the shared 1.15 CRD.
+ */
+export function inProcessConfig(env: Record<string, string>): Config {
+  const crd = sharedCrdFile();
+  return loadConfig({ PORT: '0', HOST: '127.0.0.1', CMF_OPS_PORT: '0', CMF_KUBE: 'simulated', ...(crd ? { CMF_SIM_CRD: crd } : {}), ...env });
+}
+
 /** Starts drey as `npm start` does, with the simulated cluster serving the shared 1.15 CRD. */
 export async function startDrey(env: Record<string, string> = {}, hooks: StartHooks = {}, client: ClientOptions = {}): Promise<TestDrey> {
   const databaseUrl = await freshDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drey-e2e-'));
-  const crd = sharedCrdFile();
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    CMF_OPS_PORT: '0',
-    DATABASE_URL: databaseUrl,
-    CMF_DATA_DIR: dataDir,
-    CMF_KUBE: 'simulated',
-    ...(crd ? { CMF_SIM_CRD: crd } : {}),
-    ...FAST,
-    ...env,
-  });
+  const config = inProcessConfig({ DATABASE_URL: databaseUrl, CMF_DATA_DIR: dataDir, ...FAST, ...env });
   const logs: string[] = [];
   const drey = await start(config, createLogger('debug', (line) => logs.push(line)), hooks);
   const prisma = createPrismaClient(databaseUrl);

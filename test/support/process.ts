@@ -3,6 +3,7 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sharedCrdFile } from './crd.js';
+import { logEntries } from './logLines.js';
 
 /** Where a command is on PATH, or undefined when it is not installed. */
 export function findCommand(name: string): string | undefined {
@@ -36,13 +37,13 @@ export async function startDrey(env: Record<string, string>): Promise<Running> {
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`drey did not start:\n${output}`)), 60_000);
     const check = () => {
-      const m = /drey is listening url=(\S+)/.exec(output);
-      if (m) {
+      const listening = logEntries(output).find((e) => e.msg === 'drey is listening');
+      if (listening) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(String(listening.url));
       }
     };
-    child.stderr!.on('data', check);
+    child.stdout!.on('data', check);
     child.once('exit', (code) => reject(new Error(`drey exited with ${code}:\n${output}`)));
   });
   return { child, url, output: () => output };

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BodyAborted } from '../../http/boundedBody.js';
 import yaml from 'js-yaml';
@@ -8,6 +7,7 @@ import type { DeleteOptions, Deleter, Propagation } from './deletion.js';
 import { apiVersions, group, groupList, resourceList, versionInfo } from './discovery.js';
 import { StatusError, badRequest, methodNotAllowed, notFound, pathNotFound } from './errors.js';
 import { faultError, type FaultInjector, type FaultTarget } from './faults.js';
+import { authorize, type Grants } from './grants.js';
 import { mediaType, readBody, sendJson, sendStatusError, warningHeader } from './http.js';
 import { isObject, type JsonObject } from './json.js';
 import { METRICS_CONTENT_TYPE, requestLabels, type ApiServerMetrics } from './metrics.js';
@@ -77,7 +77,7 @@ export class RequestHandler {
   constructor(
     private readonly options: {
       log: Logger;
-      token: string;
+      grants: Grants;
       registry: ResourceRegistry;
       store: ObjectStore;
       admission: Admission;
@@ -103,8 +103,10 @@ export class RequestHandler {
         return;
       }
       if (route.kind === 'version') return sendJson(res, 200, versionInfo());
-      if (!this.authorized(req)) throw new StatusError(401, 'Unauthorized', 'Unauthorized');
+      const grant = this.options.grants.of(req.headers.authorization);
+      if (!grant) throw new StatusError(401, 'Unauthorized', 'Unauthorized');
       if (route.kind === 'metrics') return this.metrics(method, res);
+      authorize(grant, route, method, method === 'GET' && flag(url.searchParams.get('watch')));
       if (await this.injectFault(route, method, url, res)) return;
       await this.dispatch(route, method, url, req, res);
     } catch (err) {
@@ -135,15 +137,6 @@ export class RequestHandler {
   releaseHanging(): void {
     for (const res of this.hanging) res.destroy();
     this.hanging.clear();
-  }
-
-  private authorized(req: IncomingMessage): boolean {
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(.+)$/i.exec(header);
-    if (!m) return false;
-    const given = Buffer.from(m[1]!.trim());
-    const expected = Buffer.from(this.options.token);
-    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   private metrics(method: string, res: ServerResponse): void {

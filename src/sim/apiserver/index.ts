@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../log.js';
@@ -6,6 +6,7 @@ import { Admission } from './admission.js';
 import { createServingCertificate } from './certificate.js';
 import { Deleter } from './deletion.js';
 import { FaultInjector, type SimFaults } from './faults.js';
+import { Grants } from './grants.js';
 import { RequestHandler } from './handler.js';
 import { timestamp } from './json.js';
 import { kubeconfigYaml } from './kubeconfig.js';
@@ -44,6 +45,8 @@ export interface SimApiServerOptions {
 interface ServerParts {
   server: Server;
   url: string;
+  grants: Grants;
+  /** The cluster administrator's token. */
   token: string;
   caPem: string;
   store: ObjectStore;
@@ -93,10 +96,11 @@ export class SimApiServer {
     const metrics = new ApiServerMetrics();
     const watches = new WatchHub({ store, metrics });
     const faults = new FaultInjector();
-    const token = randomBytes(32).toString('hex');
+    const grants = new Grants();
+    const token = grants.issue({ user: 'kubernetes-admin' });
     let address = '';
     const openapi = new OpenApi({ registry });
-    const handler = new RequestHandler({ log, token, registry, store, admission, writer, deleter, watches, faults, metrics, openapi, serverAddress: () => address });
+    const handler = new RequestHandler({ log, grants, registry, store, admission, writer, deleter, watches, faults, metrics, openapi, serverAddress: () => address });
     const host = options.host ?? '127.0.0.1';
     const tls = createServingCertificate(['127.0.0.1', '::1', 'localhost', ...(host === '0.0.0.0' || host === '::' ? [] : [host])]);
     const server = createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => void handler.handle(req, res));
@@ -112,12 +116,21 @@ export class SimApiServer {
     address = `${urlHost}:${port}`;
     const url = `https://${address}`;
     log.info('simulated Kubernetes API server listening', { url, crds: options.crds.length, stateFile: options.stateFile });
-    return new SimApiServer({ server, url, token, caPem: tls.caPem, store, registry, watches, handler, state, faults, metrics, log });
+    return new SimApiServer({ server, url, grants, token, caPem: tls.caPem, store, registry, watches, handler, state, faults, metrics, log });
   }
 
   /** kubeconfig YAML text (cluster with the CA + user with the bearer token the server requires + context 'drey-simulated', current-context set). */
   kubeconfig(): string {
     return kubeconfigYaml({ server: this.url, token: this.parts.token, caPem: this.parts.caPem });
+  }
+
+  /**
+   * A kubeconfig for `user` with the rights Roles in `namespaces` give (the chart's namespaced
+   * install): objects in those namespaces only, nothing cluster-scoped, no cluster-wide list or watch.
+   */
+  scopedKubeconfig(namespaces: readonly string[], user = 'system:serviceaccount:drey:drey'): string {
+    const token = this.parts.grants.issue({ user, namespaces: [...namespaces] });
+    return kubeconfigYaml({ server: this.url, token, caPem: this.parts.caPem });
   }
 
   /**
