@@ -18,8 +18,9 @@ export interface LeaderElectionOptions {
   retryMs?: number;
   /**
    * How long one try to take or renew the lease may take (client-go's RenewDeadline): a leader
-   * whose renewal has not answered by then stops leading, well before its lease expires and
-   * another replica may take it. `renewMs` by default.
+   * whose renewal has not answered by then stops leading before its lease expires and another
+   * replica may take it. Half the lease by default (a renewal starts `renewMs` after the last, so
+   * `ttlMs - renewMs` is the most it may take): a loaded database gets as long as safety allows.
    */
   deadlineMs?: number;
   /** How long without a finished round before `wedged()` says so: six leases by default. */
@@ -52,7 +53,7 @@ export class LeaderElection {
   constructor(options: LeaderElectionOptions) {
     const { metrics, deadlineMs, wedgedAfterMs, ...rest } = options;
     this.options = { name: 'controllers', ttlMs: 10_000, renewMs: 3_000, retryMs: 2_000, ...rest };
-    this.deadlineMs = deadlineMs ?? this.options.renewMs;
+    this.deadlineMs = deadlineMs ?? Math.max(this.options.renewMs, this.options.ttlMs / 2);
     this.wedgedAfterMs = wedgedAfterMs ?? 6 * this.options.ttlMs;
     this.metrics = metrics;
     metrics?.leading(this.options.name, false);

@@ -2,13 +2,11 @@ import { jest } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config.js';
 import { WorkQueue } from '../../src/controllers/queue.js';
 import { createLogger } from '../../src/log.js';
 import { start, type Drey } from '../../src/main.js';
 import { METRIC_NAMES, METRICS, Metrics } from '../../src/metrics.js';
-import { sharedCrdFile } from '../support/crd.js';
-import { eventually, FAST, startDrey, type TestDrey } from '../support/drey.js';
+import { eventually, FAST, inProcessConfig, startDrey, type TestDrey } from '../support/drey.js';
 import { application, environment } from '../support/fixtures.js';
 import { parsePrometheus, samplesOf, scrape, valueOf } from './promText.js';
 
@@ -84,8 +82,7 @@ describe('/metrics of a running drey', () => {
 
   it('reports leader_election_master_status 1 on the leader and 0 on a follower on the same database', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drey-follower-'));
-    const crd = sharedCrdFile();
-    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', CMF_OPS_PORT: '0', DATABASE_URL: t.databaseUrl, CMF_DATA_DIR: dataDir, CMF_KUBE: 'simulated', ...(crd ? { CMF_SIM_CRD: crd } : {}), ...FAST, CMF_CONTROLLERS: 'on' });
+    const config = inProcessConfig({ DATABASE_URL: t.databaseUrl, CMF_DATA_DIR: dataDir, ...FAST, CMF_CONTROLLERS: 'on' });
     follower = { drey: await start(config, quiet), dataDir };
     const status = async (d: Drey) => valueOf((await scrape(d.opsUrl!)).samples, 'leader_election_master_status', { name: 'controllers' });
     expect(t.drey.leader.isLeader).toBe(true);
