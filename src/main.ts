@@ -320,7 +320,8 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
     log,
     identity,
     ttlMs: config.leaderLeaseMs,
-    renewMs: Math.max(500, Math.floor(config.leaderLeaseMs / 3)),
+    // several renewals fit in the renew deadline (two thirds of the lease), so one late timer or slow query is not a step-down
+    renewMs: Math.max(250, Math.floor(config.leaderLeaseMs / 6)),
     retryMs: Math.max(500, Math.floor(config.leaderLeaseMs / 5)),
     onStartedLeading: () => controllers.start(),
     onStoppedLeading: () => controllers.stop(),

@@ -17,10 +17,11 @@ export interface LeaderElectionOptions {
   /** How often a follower tries to take the lease. */
   retryMs?: number;
   /**
-   * How long one try to take or renew the lease may take (client-go's RenewDeadline): a leader
-   * whose renewal has not answered by then stops leading before its lease expires and another
-   * replica may take it. Half the lease by default (a renewal starts `renewMs` after the last, so
-   * `ttlMs - renewMs` is the most it may take): a loaded database gets as long as safety allows.
+   * client-go's RenewDeadline: a leader must renew within this long of its last grant (counted
+   * from when that grant's query was sent, which is no later than the database's clock started
+   * the lease) or it stops leading. The rest of the lease, `ttlMs - deadlineMs`, is what it has to
+   * stop its controllers before another replica may take the lease. Two thirds of the lease by
+   * default, client-go's proportion. A follower's try gets the same budget.
    */
   deadlineMs?: number;
   /** How long without a finished round before `wedged()` says so: six leases by default. */
@@ -47,13 +48,15 @@ export class LeaderElection {
   private readonly metrics: Metrics | undefined;
   private timer: NodeJS.Timeout | undefined;
   private leading = false;
+  /** When the query that last granted this process the lease was sent (monotonic clock). */
+  private grantedAt = 0;
   private stopped = false;
   private tick: Promise<void> = Promise.resolve();
 
   constructor(options: LeaderElectionOptions) {
     const { metrics, deadlineMs, wedgedAfterMs, ...rest } = options;
     this.options = { name: 'controllers', ttlMs: 10_000, renewMs: 3_000, retryMs: 2_000, ...rest };
-    this.deadlineMs = deadlineMs ?? Math.max(this.options.renewMs, this.options.ttlMs / 2);
+    this.deadlineMs = deadlineMs ?? Math.round((this.options.ttlMs * 2) / 3);
     this.wedgedAfterMs = wedgedAfterMs ?? 6 * this.options.ttlMs;
     this.metrics = metrics;
     metrics?.leading(this.options.name, false);
@@ -104,9 +107,14 @@ export class LeaderElection {
 
   private async campaign(): Promise<void> {
     const { store, name, identity, ttlMs, log } = this.options;
+    const sentAt = performance.now();
+    // a leader's renewal may take only what is left of its deadline; a timer that fired late leaves nothing
+    const budgetMs = Math.floor(this.leading ? this.grantedAt + this.deadlineMs - sentAt : this.deadlineMs);
     let held = false;
     try {
-      held = await withDeadline(store.leases.acquire(name, identity, ttlMs), this.deadlineMs);
+      if (budgetMs <= 0) throw new Error(`the renewal was due ${-budgetMs} ms ago`);
+      held = await withDeadline(store.leases.acquire(name, identity, ttlMs, budgetMs), budgetMs);
+      if (held) this.grantedAt = sentAt;
     } catch (err) {
       log.warn('leader election: lease unavailable', { error: (err as Error).message });
     }

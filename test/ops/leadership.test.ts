@@ -70,6 +70,7 @@ describe('/livez and the leader election loop', () => {
   it('fails /livez, naming the loop, while controllers never finish starting, and recovers when they do', async () => {
     const { log } = recorder();
     let finish: () => void = () => undefined;
+    let finished = false;
     election = new LeaderElection({
       store: createStore(prisma),
       log,
@@ -79,7 +80,8 @@ describe('/livez and the leader election loop', () => {
       renewMs: 300,
       retryMs: 200,
       wedgedAfterMs: 1_500,
-      onStartedLeading: () => new Promise<void>((resolve) => (finish = resolve)),
+      // hangs until the test lets it finish; later starts (after a slow renewal on a busy machine) do not
+      onStartedLeading: () => (finished ? Promise.resolve() : new Promise<void>((resolve) => (finish = resolve))),
       onStoppedLeading: async () => undefined,
     });
     const url = await opsFor(election, log);
@@ -89,10 +91,13 @@ describe('/livez and the leader election loop', () => {
       return r.status === 503 ? r.body : undefined;
     });
     expect(failed).toEqual({ status: 'not live', checks: { leaderElection: expect.stringMatching(/^no leader election round has finished for \d+ s \(lease 1 s\)/) } });
+    finished = true;
     finish();
-    expect(await eventually('/livez to answer 200 again', async () => ((await get(`${url}/livez`)).status === 200 ? (await get(`${url}/livez`)).body : undefined))).toEqual({
-      status: 'ok',
+    const live = await eventually('/livez to answer 200 again', async () => {
+      const r = await get(`${url}/livez`);
+      return r.status === 200 ? r.body : undefined;
     });
+    expect(live).toEqual({ status: 'ok' });
   });
 
   it('a database that does not answer lease queries: the leader stops leading at the deadline, and /livez stays 200 for longer than it would take to fail', async () => {
@@ -103,27 +108,32 @@ describe('/livez and the leader election loop', () => {
       log,
       identity: 'slow-db',
       name: 'livez-slow',
-      ttlMs: 5_000,
+      ttlMs: 3_000,
       renewMs: 500,
       retryMs: 200,
-      deadlineMs: 500,
-      wedgedAfterMs: 3_000,
+      // a renewal must land within 1.5 s of the last grant; each try (a follower's too) ends by then
+      deadlineMs: 1_500,
+      wedgedAfterMs: 4_000,
       onStartedLeading: async () => void events.push('started'),
       onStoppedLeading: async () => void events.push('stopped'),
     });
     const url = await opsFor(election, log);
     election.start();
     await eventually('the election to lead', () => election!.isLeader);
-    // a transaction holding the lease row: every renewal waits on it and never answers
+    // a transaction holding the lease row: every renewal waits on it until the database gives up
     const blocker = new pg.Client({ connectionString: databaseUrl });
     await blocker.connect();
+    let fromBlock = 0;
     try {
       await blocker.query('BEGIN');
       await blocker.query(`SELECT * FROM "ControllerLease" WHERE name = 'livez-slow' FOR UPDATE`);
+      // what happened before the row was locked (a slow renewal on a busy machine) is not this test's
+      fromBlock = events.length;
+      const failedAt = lines.filter((l) => l.includes('lease unavailable')).length;
       await eventually('the leader to stop leading', () => !election!.isLeader && events.at(-1) === 'stopped');
-      // eight failed rounds of at least 500 ms each: longer than wedgedAfterMs, and each one finished
-      const failedRounds = () => lines.filter((l) => l.includes('lease unavailable') && l.includes('did not answer within 500 ms')).length;
-      await eventually('eight rounds to fail on the deadline', () => failedRounds() >= 8, 60_000);
+      // rounds that failed on the deadline for longer than wedgedAfterMs: each one finished, so the loop is not wedged
+      const failedRounds = () => lines.filter((l) => l.includes('lease unavailable')).length - failedAt;
+      await eventually('five rounds to fail on the deadline', () => failedRounds() >= 5, 60_000);
       expect(election.wedged()).toBeUndefined();
       expect(await get(`${url}/livez`)).toEqual({ status: 200, body: { status: 'ok' } });
       expect(election.isLeader).toBe(false);
@@ -132,7 +142,7 @@ describe('/livez and the leader election loop', () => {
       await blocker.end();
     }
     await eventually('the election to lead again', () => election!.isLeader);
-    expect(events).toEqual(['started', 'stopped', 'started']);
+    expect(events.slice(fromBlock)).toEqual(['stopped', 'started']);
   });
 });
 
@@ -182,13 +192,17 @@ describe('two dreys on one database when the leader loses its lease', () => {
     const first = await startOne('first', proxy.url);
     await eventually('the first drey to lead', () => first.leader.isLeader);
     const second = await startOne('second', databaseUrl);
-    expect(second.leader.isLeader).toBe(false);
-    expect([await status(first), await status(second)]).toEqual([1, 0]);
+    // the first leads and the metric says so (a renewal slowed by the second's start may step it down a moment)
+    await eventually('the first leading, as the metric says', async () =>
+      first.leader.isLeader && !second.leader.isLeader && (await status(first)) === 1 && (await status(second)) === 0 ? true : undefined,
+    );
 
+    const cutAt = timeline.length;
     proxy.cut();
     await eventually('the second drey to lead', () => second.leader.isLeader, 60_000);
-    const stopped = timeline.findIndex((l) => l.startsWith('first: ') && l.includes('leader election: controllers stopped'));
-    const started = timeline.findIndex((l) => l.startsWith('second: ') && l.includes('this process leads; controllers start'));
+    const after = timeline.slice(cutAt);
+    const stopped = after.findIndex((l) => l.startsWith('first: ') && l.includes('leader election: controllers stopped'));
+    const started = after.findIndex((l) => l.startsWith('second: ') && l.includes('this process leads; controllers start'));
     expect(stopped).toBeGreaterThanOrEqual(0);
     expect(started).toBeGreaterThan(stopped);
     expect(first.leader.isLeader).toBe(false);
