@@ -14,6 +14,7 @@ import { LeaderElection } from './controllers/leader.js';
 import { ControllerManager } from './controllers/manager.js';
 import { chooseCluster, kubeConfigFromString, loadKubeConfig } from './kube/connection.js';
 import { FlinkDeployments } from './kube/flinkDeployments.js';
+import { CLUSTER_RULES, NAMESPACED_RULES } from './kube/rbac.js';
 import { FlinkDeploymentCrdCheck } from './kube/crdCheck.js';
 import { SimCluster } from './sim/cluster.js';
 import type { JobManagerLocator } from './api/webUi.js';
@@ -110,6 +111,9 @@ function startLocalFlink(config: Config, javaTools: FindJavaTools, log: Logger):
     log,
   );
 }
+
+/** The user drey's controllers act as on the simulated cluster: the chart's service account. */
+const SERVICE_ACCOUNT = 'system:serviceaccount:drey:drey';
 
 /** The well-known loopback ports local Kafka takes when they are free (the README's example catalog uses them). */
 const KAFKA_PORTS = { broker: 9092, registry: 8085 };
@@ -261,9 +265,10 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
       ? () => ({ restUrl: running.restUrl, address: rest.hostname, port: Number(rest.port) })
       : () => ({ unavailable: `Waiting for real Flink: the simulated cluster runs none (${simulatedWhy}).` });
     gateway = config.sqlGatewayUrl ? { url: config.sqlGatewayUrl } : running ? { url: running.gatewayUrl } : { unavailable: `${simulatedWhy}; set CMF_SQL_GATEWAY_URL or install a JDK 17 and Maven for local Flink` };
-    // a scoped drey gets what the chart's Roles give it, so a right it lacks fails here as in a cluster
+    // drey gets what the chart's RBAC gives it (a ClusterRole, or Roles in the watched namespaces), so a right it lacks fails here as in a cluster
     const scope = config.watchNamespaces;
-    kubeConfig = kubeConfigFromString(scope.all ? sim.kubeconfig() : sim.apiServer.scopedKubeconfig(scope.namespaces), 'controllers', metrics.kubeCall);
+    const grant = scope.all ? { user: SERVICE_ACCOUNT, rules: CLUSTER_RULES } : { user: SERVICE_ACCOUNT, rules: NAMESPACED_RULES, namespaces: scope.namespaces };
+    kubeConfig = kubeConfigFromString(sim.apiServer.kubeconfigFor(grant), 'controllers', metrics.kubeCall);
     cluster = { source, server: sim.apiServer.url, kubeconfig: sim.kubeconfigPath, crd: sim.crdSource };
     log.info('cluster: simulated', { ...cluster, try: `KUBECONFIG=${sim.kubeconfigPath} kubectl get flinkdeployments -A` });
   } else {
@@ -291,6 +296,7 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
   // a real cluster without the Flink operator: said at start, and drey is not ready until it is served
   const crdCheck = source === 'simulated' ? undefined : new FlinkDeploymentCrdCheck({ kubeConfig, log });
   await crdCheck?.start();
+  if (crdCheck) metrics.flinkDeploymentCrd(() => crdCheck.served());
   if (!config.watchNamespaces.all) log.info('namespaces: only those listed', { watchNamespaces: config.watchNamespaces.namespaces.join(',') });
   const engine = new StatementEngine(gateway, log, new KafkaCatalogs({ store, log, ttlMs: config.catalogCacheMs }), metrics.flinkCall('sqlgateway'));
   log.info('statements', 'unavailable' in gateway ? { sqlGateway: 'none', why: gateway.unavailable } : { sqlGateway: gateway.url });

@@ -28,6 +28,7 @@ export const METRICS = {
   drey_statements: { type: 'gauge', labels: ['phase'] },
   drey_db_pool_connections: { type: 'gauge', labels: ['state'] },
   drey_build_info: { type: 'gauge', labels: ['version', 'revision', 'nodejs_version'] },
+  drey_flink_deployment_crd_served: { type: 'gauge', labels: [] },
   // prom-client's defaults (Linux), named as Go's process collector names them
   process_cpu_seconds_total: { type: 'counter', labels: [] },
   process_start_time_seconds: { type: 'gauge', labels: [] },
@@ -142,6 +143,7 @@ export class Metrics {
   private readonly kubeDuration: Histogram<'verb' | 'host'>;
   private readonly flinkRequests: Counter<'client' | 'code'>;
   private readonly flinkDuration: Histogram<'client'>;
+  private crdServed: () => boolean = () => true;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -199,6 +201,15 @@ export class Metrics {
       });
     byPhase('drey_flink_deployments', "Applications' FlinkDeployments by lifecycle state", 'flinkDeployments');
     byPhase('drey_statements', 'Statements by phase', 'statements');
+    const crd = () => this.crdServed();
+    new Gauge({
+      name: 'drey_flink_deployment_crd_served',
+      help: '1 while the cluster serves the FlinkDeployment CRD (the Flink Kubernetes Operator is installed), 0 when it said it does not',
+      registers,
+      collect() {
+        this.set(crd() ? 1 : 0);
+      },
+    });
     const pool = options.pool;
     new Gauge({
       name: 'drey_db_pool_connections',
@@ -233,6 +244,14 @@ export class Metrics {
         if (result === 'error') this.reconcileErrors.inc({ controller: name });
       },
     };
+  }
+
+  /**
+   * Where `drey_flink_deployment_crd_served` is read: whether the cluster serves the FlinkDeployment
+   * CRD (the Flink operator is installed). Unset, 1: the simulated cluster always serves it.
+   */
+  flinkDeploymentCrd(served: () => boolean): void {
+    this.crdServed = served;
   }
 
   /** Records whether this process holds the lease `name`. */

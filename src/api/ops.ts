@@ -14,16 +14,17 @@ export interface OpsOptions {
   database: () => Promise<DatabaseHealth>;
   /** True once drey is shutting down: it answers not ready from then on. */
   stopping: () => boolean;
-  /** Why the FlinkDeployment CRD is not served, `ok` when it is; absent with the simulated cluster (it always serves it). */
+  /** Why the FlinkDeployment CRD is not served, `ok` when it is; absent with the simulated cluster (it always serves it). Reported, never failing readiness. */
   flinkDeploymentCrd?: () => string;
   /** The loops that look wedged and why (none: live); see `serveOps`. */
   wedged?: () => Liveness['checks'];
 }
 
-/** What `/readyz` answers: each check `ok` or why it failed. */
+/** What `/readyz` answers: each check `ok` or why it failed, and what is wrong without making drey unready. */
 export interface Readiness {
   status: 'ready' | 'not ready';
-  checks: { database?: string; shutdown?: string; flinkDeploymentCrd?: string };
+  checks: { database?: string; shutdown?: string };
+  warnings?: { flinkDeploymentCrd?: string };
 }
 
 /** What `/livez` answers: `ok`, or the checks that failed and why. */
@@ -41,18 +42,20 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 const SHUTTING_DOWN: Readiness = { status: 'not ready', checks: { shutdown: 'drey is shutting down' } };
 
 /**
- * Ready when the database answers, the cluster serves the FlinkDeployment CRD (when drey drives a
- * real one) and drey is not shutting down; leadership plays no part (every replica serves the API).
- * Shutting down is looked at again after the database answers: a shared check that started before
- * SIGTERM must not answer ready after it.
+ * Ready when the database answers and drey is not shutting down; leadership plays no part (every
+ * replica serves the API). A cluster without the FlinkDeployment CRD is a warning, not a failure:
+ * environments, secrets, catalogs and statements need no Flink operator, and a CRD replaced during
+ * an operator upgrade must not take the whole API down (`drey_flink_deployment_crd_served` and its
+ * alert say it). Shutting down is looked at again after the database answers: a shared check that
+ * started before SIGTERM must not answer ready after it.
  */
 async function readiness(options: OpsOptions): Promise<Readiness> {
   if (options.stopping()) return SHUTTING_DOWN;
   const health = await options.database();
   if (options.stopping()) return SHUTTING_DOWN;
   const crd = options.flinkDeploymentCrd?.();
-  const checks = { database: health.up ? 'ok' : health.error, ...(crd === undefined ? {} : { flinkDeploymentCrd: crd }) };
-  return { status: Object.values(checks).every((c) => c === 'ok') ? 'ready' : 'not ready', checks };
+  const ready: Readiness = { status: health.up ? 'ready' : 'not ready', checks: { database: health.up ? 'ok' : health.error } };
+  return crd === undefined || crd === 'ok' ? ready : { ...ready, warnings: { flinkDeploymentCrd: crd } };
 }
 
 /** Live unless a loop looks wedged: a restart is the cure for that, and for nothing a probe can see elsewhere. */

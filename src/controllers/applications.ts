@@ -128,6 +128,13 @@ export class ApplicationController {
 
   /** Deletes the application's FlinkDeployments, then the application once they are gone. */
   private async finishDeletion(app: ApplicationToReconcile, owned: FlinkDeployment[], log: Logger): Promise<ReconcileResult | void> {
+    // a FlinkDeployment drey made in a namespace it no longer watches is out of its sight: forgetting
+    // the application would leave its job running with no owner, so it waits, saying why
+    const refusal = this.options.deployments.scope.refusal(app.environment.kubernetesNamespace);
+    if (refusal && app.deployedSpecHash !== null) {
+      await this.record(app, undefined, app.deployedSpecHash, `cannot delete FlinkDeployment ${app.environment.kubernetesNamespace}/${app.name}: ${refusal}`);
+      return;
+    }
     const pending = await this.deleteStrays(owned, undefined, log);
     if (pending) return pending;
     await this.options.store.applications.remove(app.id);

@@ -45,6 +45,8 @@ function newer(a: string | undefined, b: string | undefined): boolean {
 class Reflector {
   private resourceVersion = '';
   private hasListed = false;
+  /** The failure last warned about, so a lasting one is warned about once. */
+  private lastError: string | undefined;
   private running = true;
   private stopWatch: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -82,6 +84,7 @@ class Reflector {
           if (!this.running) return;
           this.sink.replace(list.items, this.namespace);
           this.resourceVersion = list.resourceVersion;
+          this.lastError = undefined;
           if (!this.hasListed) this.sink.listed();
           this.hasListed = true;
         }
@@ -116,7 +119,11 @@ class Reflector {
   private async pause(failures: number, why: string, err?: unknown): Promise<void> {
     if (!this.running) return;
     const delay = Math.round(Math.min(this.options.maxDelayMs ?? 30_000, 250 * 2 ** failures) * (0.5 + Math.random()));
-    this.options.log.debug(`${why}, watching again`, {
+    // a failure worth a warning once (a namespace without its Role keeps every reconcile waiting), not on every retry
+    const message = err ? (err as Error).message : undefined;
+    const level = message !== undefined && message !== this.lastError ? 'warn' : 'debug';
+    this.lastError = message ?? this.lastError;
+    this.options.log[level](`${why}, watching again`, {
       ...(this.namespace ? { namespace: this.namespace } : {}),
       inMs: delay,
       ...(err ? { error: (err as Error).message } : {}),

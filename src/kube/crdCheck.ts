@@ -63,6 +63,11 @@ export class FlinkDeploymentCrdCheck {
     return this.missing ?? 'ok';
   }
 
+  /** False once the API server answered that the CRD is not served, until it answers that it is. */
+  served(): boolean {
+    return this.missing === undefined;
+  }
+
   private look(): Promise<void> {
     this.looking = this.ask().then((found) => {
       this.report(found);
@@ -100,7 +105,7 @@ export class FlinkDeploymentCrdCheck {
     } else if (found.served) {
       if (!before || !('served' in before) || !before.served) log.info('the cluster serves the FlinkDeployment CRD', { crd: FLINK_DEPLOYMENT_CRD });
     } else if (!before || !('served' in before) || before.served) {
-      log.error(`${found.why}; drey is not ready until it is served, and looks again every few seconds`, { crd: FLINK_DEPLOYMENT_CRD });
+      log.error(`${found.why}; applications and compute pools wait until it is served, and drey looks again every few seconds`, { crd: FLINK_DEPLOYMENT_CRD });
     }
   }
 }

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import { CLUSTER_RULES, NAMESPACED_RULES } from '../../src/kube/rbac.js';
 import { KUBE_VERSIONS, VALUES_FILES, ofKind, render, type K8sObject, type Render } from './helm.js';
 import { validate } from './models.js';
 
@@ -132,11 +133,9 @@ describe.each(matrix)('ci/%s on Kubernetes %s', (file, kube) => {
       expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(watched.split(',').sort());
       expect(ofKind(objects(), 'RoleBinding').map((r) => r.metadata.namespace).sort()).toEqual(watched.split(',').sort());
     }
-    // what src/kube/flinkDeployments.ts calls: list and watch (the cache), get, server-side apply (patch, and create when new), merge patch, delete
-    const flinkDeployments = { apiGroups: ['flink.apache.org'], resources: ['flinkdeployments'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] };
-    for (const role of roles) expect(role.rules).toEqual([flinkDeployments]);
-    // ensureNamespace, only when drey manages every namespace
-    for (const role of ofKind(objects(), 'ClusterRole')) expect(role.rules).toEqual([flinkDeployments, { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'create'] }]);
+    // exactly the rights drey runs with on the simulated cluster (src/kube/rbac.ts), so every test of drey checks them
+    for (const role of roles) expect(role.rules).toEqual(NAMESPACED_RULES);
+    for (const role of ofKind(objects(), 'ClusterRole')) expect(role.rules).toEqual(CLUSTER_RULES);
   });
 
   test('a PodDisruptionBudget exactly when there is more than one replica', () => {
@@ -209,7 +208,7 @@ describe('optional objects', () => {
     expect(ofKind(objects, 'ServiceMonitor')[0]!.spec.endpoints[0]).toMatchObject({ port: 'ops', path: '/metrics' });
     expect(ofKind(objects, 'PodMonitor')[0]!.spec.podMetricsEndpoints[0]).toMatchObject({ port: 'ops', path: '/metrics' });
     const alerts = ofKind(objects, 'PrometheusRule')[0]!.spec.groups[0].rules.map((r: any) => r.alert);
-    expect(alerts).toEqual(['DreyDown', 'DreyNoLeader', 'DreyMultipleLeaders', 'DreyReconcileErrors', 'DreyWorkqueueStuck', 'DreyHttp5xxRatio', 'DreyHttpLatencyHigh']);
+    expect(alerts).toEqual(['DreyDown', 'DreyNoLeader', 'DreyMultipleLeaders', 'DreyReconcileErrors', 'DreyWorkqueueStuck', 'DreyHttp5xxRatio', 'DreyHttpLatencyHigh', 'DreyFlinkOperatorMissing']);
     const dashboard = ofKind(objects, 'ConfigMap')[0]!;
     expect(dashboard.metadata.labels?.grafana_dashboard).toBe('1');
     expect(JSON.parse(dashboard.data['drey.json']).uid).toBe('drey-overview');
@@ -330,5 +329,10 @@ describe('OIDC files and extra volumes', () => {
     const spec = drey(objects()).spec.template.spec;
     expect(spec.volumes).toContainEqual({ name: 'postgres-ca', configMap: { name: 'postgres-ca' } });
     for (const c of containersOf(spec)) expect(c.volumeMounts).toContainEqual({ name: 'postgres-ca', mountPath: '/etc/drey/postgres-ca', readOnly: true });
+  });
+
+  test('extraEnv reaches drey and its migrate initContainer, which connect to the same database', () => {
+    const spec = drey(objects()).spec.template.spec;
+    for (const c of containersOf(spec)) expect(c.env).toContainEqual({ name: 'NODE_EXTRA_CA_CERTS', value: '/etc/drey/postgres-ca/ca.crt' });
   });
 });

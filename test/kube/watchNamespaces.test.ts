@@ -8,6 +8,7 @@
 import { ConfigError } from '../../src/config.js';
 import { kubeConfigFromString } from '../../src/kube/connection.js';
 import { FlinkDeployments } from '../../src/kube/flinkDeployments.js';
+import { NAMESPACED_RULES } from '../../src/kube/rbac.js';
 import { namespaceScope, NamespaceScope } from '../../src/kube/scope.js';
 import { eventually, startDrey, type TestDrey } from '../support/drey.js';
 import { application, environment } from '../support/fixtures.js';
@@ -46,7 +47,8 @@ describe('a drey scoped to two namespaces', () => {
     t = await startDrey({ CMF_WATCH_NAMESPACES: WATCHED.join(',') });
     const server = t.drey.sim!.apiServer;
     admin = new FlinkDeployments({ kubeConfig: kubeConfigFromString(server.kubeconfig(), 'scope-admin') });
-    scoped = new FlinkDeployments({ kubeConfig: kubeConfigFromString(server.scopedKubeconfig(WATCHED), 'scope-test'), scope: new NamespaceScope(WATCHED) });
+    const grant = { user: 'system:serviceaccount:drey:drey', rules: NAMESPACED_RULES, namespaces: WATCHED };
+    scoped = new FlinkDeployments({ kubeConfig: kubeConfigFromString(server.kubeconfigFor(grant), 'scope-test'), scope: new NamespaceScope(WATCHED) });
     // the administrator makes the namespaces (the chart puts drey's Roles in them); drey makes none when scoped
     for (const ns of [...WATCHED, 'flink-c']) await admin.ensureNamespace(ns, {});
   });
@@ -63,6 +65,11 @@ describe('a drey scoped to two namespaces', () => {
       ),
     });
     await expect(scoped.listAll('flink-c')).rejects.toMatchObject({ code: 403, message: expect.stringContaining('in the namespace "flink-c"') });
+    // in its namespaces too, only what the rules name: reads come from the cache, so not even get
+    await expect(scoped.get('flink-a', 'anything')).rejects.toMatchObject({
+      code: 403,
+      message: expect.stringContaining('flinkdeployments.flink.apache.org "anything" is forbidden: User "system:serviceaccount:drey:drey" cannot get resource "flinkdeployments" in API group "flink.apache.org" in the namespace "flink-a"'),
+    });
   });
 
   it('refuses an environment in another namespace (400, as the contract lists) and stores nothing', async () => {
@@ -108,6 +115,26 @@ describe('a drey scoped to two namespaces', () => {
     expect(await admin.get('flink-c', 'old-job')).toBeUndefined();
   });
 
+  it('deletes an application there that never ran, and keeps one that ran, saying why, rather than orphan its FlinkDeployment', async () => {
+    // 'old-job' was refused before anything reached the cluster: nothing to lose sight of
+    expect((await t.delete(`${ENVS}/legacy/applications/old-job`)).status).toBe(200);
+    await eventually('old-job gone', async () => ((await t.get(`${ENVS}/legacy/applications/old-job`)).status === 404 ? true : undefined));
+    // 'ran-here' had a FlinkDeployment applied when drey still watched flink-c
+    expect((await t.post(`${ENVS}/legacy/applications`, application('ran-here'))).status).toBe(201);
+    // once its reconcile has recorded the refusal it writes nothing more, so the hash set below stays
+    await eventually('ran-here reconciled', async () => ((await t.get(`${ENVS}/legacy/applications/ran-here`)).body?.status?.error ? true : undefined));
+    await t.prisma.$executeRaw`UPDATE "Application" SET "deployedSpecHash" = 'applied-by-an-earlier-drey' WHERE name = 'ran-here'`;
+    expect((await t.delete(`${ENVS}/legacy/applications/ran-here`)).status).toBe(200);
+    const status = await eventually('the deletion held up', async () => {
+      const s = (await t.get(`${ENVS}/legacy/applications/ran-here`)).body?.status;
+      return typeof s?.error === 'string' && s.error.startsWith('cannot delete') ? s : undefined;
+    });
+    expect(status.error).toBe(
+      "cannot delete FlinkDeployment flink-c/ran-here: namespace 'flink-c' is not one drey manages (CMF_WATCH_NAMESPACES: flink-a, flink-b)",
+    );
+    expect((await t.get(`${ENVS}/legacy/applications/ran-here`)).status).toBe(200);
+  });
+
   it('sees FlinkDeployments in watched namespaces only', async () => {
     // a FlinkDeployment labelled as drey's, in a namespace drey does not watch: not drey's to delete as a stray
     const stray = (ns: string) => ({
@@ -126,6 +153,7 @@ describe('a drey scoped to two namespaces', () => {
     // drey deletes the stray it can see, in flink-a, and never touches the one in flink-c
     await eventually('the watched stray deleted', async () => ((await admin.get('flink-a', 'stray')) ? undefined : true));
     expect(await admin.get('flink-c', 'stray')).toBeDefined();
+    // nothing drey sent was refused, so nothing went to flink-c (its grant covers flink-a and flink-b only)
     const refused = t.drey.sim!.apiServer.requestCounts().filter((r) => r.userAgent.endsWith(' controllers') && r.code === 403);
     expect(refused).toEqual([]);
   });

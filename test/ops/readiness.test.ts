@@ -12,6 +12,7 @@ import { freshDatabase, query } from '../support/db.js';
 import { eventually, FAST, startDrey, type TestDrey } from '../support/drey.js';
 import { startKubeSwitch, type KubeSwitch } from '../support/kubeSwitch.js';
 import { queryCounter } from '../support/queries.js';
+import { scrape, valueOf } from './promText.js';
 
 jest.setTimeout(120_000);
 
@@ -131,26 +132,31 @@ describe('the FlinkDeployment CRD check against a real (here: simulated, through
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('without the Flink operator: says so at start and is not ready, naming the CRD; the API still answers', async () => {
+  const crdServed = async () => valueOf((await scrape(drey!.opsUrl!)).samples, 'drey_flink_deployment_crd_served', {});
+
+  it('without the Flink operator: says so at start, in /readyz and in a metric, and stays ready: the API answers', async () => {
     expect(logs.find((l) => l.includes('does not serve flinkdeployments.flink.apache.org'))).toContain('install the Apache Flink Kubernetes Operator');
     expect(await get(`${drey!.opsUrl}/readyz`)).toEqual({
-      status: 503,
+      status: 200,
       body: {
-        status: 'not ready',
-        checks: { database: 'ok', flinkDeploymentCrd: expect.stringMatching(/^the cluster does not serve flinkdeployments\.flink\.apache\.org at flink\.apache\.org\/v1beta1 .*install the Apache Flink Kubernetes Operator$/) },
+        status: 'ready',
+        checks: { database: 'ok' },
+        warnings: { flinkDeploymentCrd: expect.stringMatching(/^the cluster does not serve flinkdeployments\.flink\.apache\.org at flink\.apache\.org\/v1beta1 .*install the Apache Flink Kubernetes Operator$/) },
       },
     });
+    expect(await crdServed()).toBe(0);
     expect((await get(`${drey!.opsUrl}/livez`)).status).toBe(200);
     expect((await fetch(`${drey!.url}/cmf/api/v1/environments`)).status).toBe(200);
   });
 
-  it('turns ready without a restart once the operator (its CRD) is installed', async () => {
+  it('drops the warning without a restart once the operator (its CRD) is installed', async () => {
     front.switchTo(withCrd);
-    const ready = await eventually('/readyz to answer 200', async () => {
+    const ready = await eventually('/readyz without the warning', async () => {
       const r = await get(`${drey!.opsUrl}/readyz`);
-      return r.status === 200 ? r.body : undefined;
+      return r.status === 200 && !('warnings' in r.body) ? r.body : undefined;
     });
-    expect(ready).toEqual({ status: 'ready', checks: { database: 'ok', flinkDeploymentCrd: 'ok' } });
+    expect(ready).toEqual({ status: 'ready', checks: { database: 'ok' } });
+    expect(await crdServed()).toBe(1);
     expect(logs.some((l) => l.includes('the cluster serves the FlinkDeployment CRD'))).toBe(true);
   });
 });

@@ -32,7 +32,7 @@ export interface TestDrey extends Pick<TestApi, 'request' | 'get' | 'post' | 'pu
 }
 
 /** Settings that make the simulated cluster quick enough for tests. */
-export const FAST = { CMF_SIM_STEP_MS: '25', CMF_RESYNC_MS: '2000', CMF_LEADER_LEASE_MS: '2000', CMF_LOCAL_FLINK: 'off', CMF_LOCAL_KAFKA: 'off', CMF_AUDIT: 'db' };
+export const FAST = { CMF_SIM_STEP_MS: '25', CMF_RESYNC_MS: '2000', CMF_LEADER_LEASE_MS: '3000', CMF_LOCAL_FLINK: 'off', CMF_LOCAL_KAFKA: 'off', CMF_AUDIT: 'db' };
 
 /**
  * drey's settings for a start inside a test or bench process, as `npm start` reads them from `env`:

@@ -98,7 +98,7 @@ namespace="{{ .Release.Namespace }}",job=~".*{{ include "drey.fullname" . }}.*"
 # read through one list-then-watch; written by server-side apply (patch, create when new), merge patch and delete
 - apiGroups: ["flink.apache.org"]
   resources: ["flinkdeployments"]
-  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+  verbs: ["list", "watch", "create", "patch", "delete"]
 {{- end }}
 
 {{/*

@@ -1,18 +1,25 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { RbacRule } from '../../kube/rbac.js';
 import { StatusError, qualifiedResource } from './errors.js';
 import type { Route } from './routes.js';
 
 /**
- * What a bearer token may do: everything (the cluster administrator of the simulated cluster), or
- * what Roles bound in some namespaces give a service account (the chart's namespaced install):
- * namespaced objects there, nothing cluster-scoped and no list or watch across namespaces.
+ * What a bearer token may do, as RBAC decides it: `rules` bound by a ClusterRoleBinding (everywhere,
+ * cluster-scoped resources included), or by a RoleBinding in each of `namespaces` (there only: no
+ * cluster-scoped resource, no list or watch across namespaces).
  */
 export interface Grant {
   /** The user kube-apiserver names in a refusal. */
   user: string;
-  /** Namespaces its Roles are in; undefined: everything (cluster-admin). */
+  rules: readonly RbacRule[];
+  /** The namespaces of its RoleBindings; undefined: a ClusterRoleBinding. */
   namespaces?: readonly string[];
 }
+
+/** cluster-admin's one rule. */
+export const EVERYTHING: readonly RbacRule[] = [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }];
+
+const covers = (values: readonly string[], value: string): boolean => values.includes('*') || values.includes(value);
 
 /** The tokens the simulated API server accepts, each with its grant. */
 export class Grants {
@@ -49,11 +56,12 @@ function verbOf(route: Extract<Route, { kind: 'collection' | 'object' }>, method
  * Discovery and the OpenAPI documents stay open, as `system:discovery` leaves them to every user.
  */
 export function authorize(grant: Grant, route: Route, method: string, watching: boolean): void {
-  if (grant.namespaces === undefined || (route.kind !== 'collection' && route.kind !== 'object')) return;
-  if (route.namespace !== undefined && grant.namespaces.includes(route.namespace)) return;
+  if (route.kind !== 'collection' && route.kind !== 'object') return;
   const verb = verbOf(route, method, watching);
   const { plural, group } = route.type;
   const resource = route.kind === 'object' && route.subresource ? `${plural}/${route.subresource}` : plural;
+  const bound = grant.namespaces === undefined || (route.namespace !== undefined && grant.namespaces.includes(route.namespace));
+  if (bound && grant.rules.some((r) => covers(r.apiGroups, group) && covers(r.resources, resource) && covers(r.verbs, verb))) return;
   const named = route.kind === 'object' ? `${qualifiedResource(plural, group)} "${route.name}"` : qualifiedResource(plural, group);
   const where = route.namespace !== undefined ? `in the namespace "${route.namespace}"` : 'at the cluster scope';
   throw new StatusError(403, 'Forbidden', `${named} is forbidden: User "${grant.user}" cannot ${verb} resource "${resource}" in API group "${group}" ${where}`, {

@@ -6,7 +6,7 @@ import { Admission } from './admission.js';
 import { createServingCertificate } from './certificate.js';
 import { Deleter } from './deletion.js';
 import { FaultInjector, type SimFaults } from './faults.js';
-import { Grants } from './grants.js';
+import { EVERYTHING, Grants, type Grant } from './grants.js';
 import { RequestHandler } from './handler.js';
 import { timestamp } from './json.js';
 import { kubeconfigYaml } from './kubeconfig.js';
@@ -97,7 +97,7 @@ export class SimApiServer {
     const watches = new WatchHub({ store, metrics });
     const faults = new FaultInjector();
     const grants = new Grants();
-    const token = grants.issue({ user: 'kubernetes-admin' });
+    const token = grants.issue({ user: 'kubernetes-admin', rules: EVERYTHING });
     let address = '';
     const openapi = new OpenApi({ registry });
     const handler = new RequestHandler({ log, grants, registry, store, admission, writer, deleter, watches, faults, metrics, openapi, serverAddress: () => address });
@@ -124,13 +124,9 @@ export class SimApiServer {
     return kubeconfigYaml({ server: this.url, token: this.parts.token, caPem: this.parts.caPem });
   }
 
-  /**
-   * A kubeconfig for `user` with the rights Roles in `namespaces` give (the chart's namespaced
-   * install): objects in those namespaces only, nothing cluster-scoped, no cluster-wide list or watch.
-   */
-  scopedKubeconfig(namespaces: readonly string[], user = 'system:serviceaccount:drey:drey'): string {
-    const token = this.parts.grants.issue({ user, namespaces: [...namespaces] });
-    return kubeconfigYaml({ server: this.url, token, caPem: this.parts.caPem });
+  /** A kubeconfig whose user has `grant`'s rights and no more (what a chart's RBAC gives a service account). */
+  kubeconfigFor(grant: Grant): string {
+    return kubeconfigYaml({ server: this.url, token: this.parts.grants.issue(grant), caPem: this.parts.caPem });
   }
 
   /**
