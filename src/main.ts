@@ -293,7 +293,7 @@ export async function start(config: Config, log: Logger, hooks: StartHooks = {})
           });
   }
   const deployments = new FlinkDeployments({ kubeConfig, scope: config.watchNamespaces });
-  // a real cluster without the Flink operator: said at start, and drey is not ready until it is served
+  // a real cluster without the Flink operator: said at start, in /readyz's warnings and in a metric
   const crdCheck = source === 'simulated' ? undefined : new FlinkDeploymentCrdCheck({ kubeConfig, log });
   await crdCheck?.start();
   if (crdCheck) metrics.flinkDeploymentCrd(() => crdCheck.served());

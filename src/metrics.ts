@@ -156,28 +156,23 @@ export class Metrics {
     this.reconcileTotal = new Counter({ name: 'controller_runtime_reconcile_total', help: 'Reconciles per controller and result', labelNames: METRICS.controller_runtime_reconcile_total.labels, registers });
     this.reconcileErrors = new Counter({ name: 'controller_runtime_reconcile_errors_total', help: 'Reconciles that failed, per controller', labelNames: METRICS.controller_runtime_reconcile_errors_total.labels, registers });
     this.reconcileTime = new Histogram({ name: 'controller_runtime_reconcile_time_seconds', help: 'How long reconciles take, per controller', labelNames: METRICS.controller_runtime_reconcile_time_seconds.labels, buckets: RECONCILE_BUCKETS, registers });
-    new Gauge({
-      name: 'workqueue_depth',
-      help: 'Keys waiting in each work queue',
-      labelNames: METRICS.workqueue_depth.labels,
-      registers,
-      collect() {
-        for (const [name, state] of queues) this.set({ name }, state.depth());
-      },
-    });
+    // gauges read from each work queue when scraped
+    const perQueue = (name: 'workqueue_depth' | 'workqueue_longest_running_processor_seconds', help: string, read: (state: QueueState) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: METRICS[name].labels,
+        registers,
+        collect() {
+          for (const [queue, state] of queues) this.set({ name: queue }, read(state));
+        },
+      });
+    perQueue('workqueue_depth', 'Keys waiting in each work queue', (state) => state.depth());
     this.queueAdds = new Counter({ name: 'workqueue_adds_total', help: 'Keys queued, per work queue', labelNames: METRICS.workqueue_adds_total.labels, registers });
     this.queueRetries = new Counter({ name: 'workqueue_retries_total', help: 'Keys queued again after a failed reconcile, per work queue', labelNames: METRICS.workqueue_retries_total.labels, registers });
     this.queueDuration = new Histogram({ name: 'workqueue_queue_duration_seconds', help: 'How long keys wait in a work queue', labelNames: METRICS.workqueue_queue_duration_seconds.labels, buckets: QUEUE_BUCKETS, registers });
     this.workDuration = new Histogram({ name: 'workqueue_work_duration_seconds', help: 'How long processing a key takes', labelNames: METRICS.workqueue_work_duration_seconds.labels, buckets: QUEUE_BUCKETS, registers });
-    new Gauge({
-      name: 'workqueue_longest_running_processor_seconds',
-      help: 'How long the longest running reconcile of each work queue has run',
-      labelNames: METRICS.workqueue_longest_running_processor_seconds.labels,
-      registers,
-      collect() {
-        for (const [name, state] of queues) this.set({ name }, state.longestRunningSeconds());
-      },
-    });
+    perQueue('workqueue_longest_running_processor_seconds', 'How long the longest running reconcile of each work queue has run', (state) => state.longestRunningSeconds());
     this.leaderStatus = new Gauge({ name: 'leader_election_master_status', help: '1 while this process leads, 0 while it is a backup', labelNames: METRICS.leader_election_master_status.labels, registers });
     this.kubeRequests = new Counter({ name: 'rest_client_requests_total', help: 'Kubernetes API calls by status code, method and host', labelNames: METRICS.rest_client_requests_total.labels, registers });
     this.kubeDuration = new Histogram({ name: 'rest_client_request_duration_seconds', help: 'Kubernetes API call latency by verb and host', labelNames: METRICS.rest_client_request_duration_seconds.labels, buckets: CLIENT_BUCKETS, registers });
